@@ -1,0 +1,37 @@
+// https://nuxt.com/docs/api/configuration/nuxt-config
+import { fileURLToPath } from 'node:url'
+
+export default defineNuxtConfig({
+  compatibilityDate: '2025-07-15',
+  srcDir: '.',
+  devtools: { enabled: false },
+  telemetry: false,
+  modules: ['@pinia/nuxt', '@nuxt/eslint'],
+  css: ['~/assets/css/main.css'],
+  // trpc-nuxt 2 ships untranspiled `#imports` references and is not a Nuxt module.
+  build: { transpile: ['trpc-nuxt'] },
+  app: {
+    head: {
+      htmlAttrs: { lang: 'en' },
+      title: 'TaskTracker Pro',
+      meta: [
+        { name: 'viewport', content: 'width=device-width, initial-scale=1' },
+        { name: 'description', content: 'Real-time collaborative task tracker' },
+      ],
+    },
+  },
+  typescript: { strict: true },
+  nitro: {
+    experimental: { websocket: true, tasks: true },
+    // Committed SQL migrations, applied by server/plugins/database.ts at start.
+    serverAssets: [{ baseName: 'migrations', dir: fileURLToPath(new URL('./prisma/migrations', import.meta.url)) }],
+    routeRules: {
+      '/**': { headers: { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'strict-origin-when-cross-origin', 'X-Frame-Options': 'DENY' } },
+    },
+    // PGlite loads its WASM and data files relative to its own module: keep it (and Prisma's
+    // generated runtime helpers) as real node_modules files in .output instead of bundling them.
+    externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
+  },
+  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing'] } },
+  eslint: { config: { stylistic: true } },
+})

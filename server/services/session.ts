@@ -1,0 +1,81 @@
+// Sessions as the Lucia guide lays them out (https://lucia-auth.com/sessions/basic): the client holds
+// a random token, the database only its SHA-256, expiry slides forward while the session is used.
+import { sha256 } from '@oslojs/crypto/sha2'
+import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding'
+import { randomBytes } from 'node:crypto'
+import type { DbTx } from '../utils/db'
+
+export const SESSION_COOKIE = 'tt_session'
+const DAY = 24 * 60 * 60 * 1000
+export const SESSION_LIFETIME_MS = 30 * DAY
+/** Extend the session when less than this is left. */
+const RENEW_WITHIN_MS = 15 * DAY
+
+export const sessionUserSelect = {
+  id: true,
+  email: true,
+  username: true,
+  name: true,
+  status: true,
+  timezone: true,
+} as const
+
+export interface SessionUser {
+  id: string
+  email: string
+  username: string
+  name: string
+  status: 'AVAILABLE' | 'AWAY' | 'DND'
+  timezone: string
+}
+
+export interface Session {
+  id: string
+  userId: string
+  expiresAt: Date
+}
+
+export function generateToken(): string {
+  return encodeBase32LowerCaseNoPadding(randomBytes(20))
+}
+
+export function hashToken(token: string): string {
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)))
+}
+
+export async function createSession(db: DbTx, token: string, userId: string): Promise<Session> {
+  const session = { id: hashToken(token), userId, expiresAt: new Date(Date.now() + SESSION_LIFETIME_MS) }
+  await db.session.create({ data: session })
+  return session
+}
+
+export interface ValidatedSession {
+  session: Session
+  user: SessionUser
+  /** true when the expiry moved and the cookie should be sent again */
+  renewed: boolean
+}
+
+export async function validateSessionToken(db: DbTx, token: string): Promise<ValidatedSession | null> {
+  if (!/^[a-z2-7]{32}$/.test(token)) return null
+  const id = hashToken(token)
+  const row = await db.session.findUnique({ where: { id }, include: { user: { select: sessionUserSelect } } })
+  if (!row) return null
+  const now = Date.now()
+  if (now >= row.expiresAt.getTime()) {
+    await db.session.deleteMany({ where: { id } })
+    return null
+  }
+  let renewed = false
+  let expiresAt = row.expiresAt
+  if (now >= expiresAt.getTime() - RENEW_WITHIN_MS) {
+    expiresAt = new Date(now + SESSION_LIFETIME_MS)
+    await db.session.update({ where: { id }, data: { expiresAt } })
+    renewed = true
+  }
+  return { session: { id, userId: row.userId, expiresAt }, user: row.user, renewed }
+}
+
+export async function invalidateSession(db: DbTx, sessionId: string): Promise<void> {
+  await db.session.deleteMany({ where: { id: sessionId } })
+}

@@ -1,0 +1,265 @@
+import { generateKeyBetween } from 'fractional-indexing'
+import { taskStatusValues, writerRoles, type TaskStatus } from '../../shared/schemas/common'
+import type { CommentCreateInput, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
+import type { Prisma } from '../generated/prisma/client'
+import type { Db, DbTx } from '../utils/db'
+import { newId } from '../utils/ids'
+import { requireRole } from './access'
+import { DomainError, notFound } from './errors'
+import { appendEvent, diffFields } from './events'
+
+export const taskSelect = {
+  id: true,
+  projectId: true,
+  number: true,
+  title: true,
+  description: true,
+  status: true,
+  priority: true,
+  assigneeId: true,
+  assignee: { select: { id: true, username: true, name: true } },
+  dueDate: true,
+  labels: true,
+  position: true,
+  version: true,
+  createdById: true,
+  createdAt: true,
+  updatedAt: true,
+} as const satisfies Prisma.TaskSelect
+
+export type TaskDto = Prisma.TaskGetPayload<{ select: typeof taskSelect }>
+
+const statusOrder = Object.fromEntries(taskStatusValues.map((s, i) => [s, i])) as Record<TaskStatus, number>
+
+/** Board order: status column, then fractional position compared as plain bytes, then id for ties. */
+export function compareTasks(a: Pick<TaskDto, 'status' | 'position' | 'id'>, b: Pick<TaskDto, 'status' | 'position' | 'id'>): number {
+  return statusOrder[a.status] - statusOrder[b.status]
+    || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0)
+    || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** A task the caller may see (member of its project, not deleted), with the caller's role. */
+async function loadTask(db: DbTx, userId: string, id: string, allowed?: readonly ('OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER')[]) {
+  const task = await db.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
+  if (!task || task.deletedAt) throw notFound('Task', id)
+  const role = await requireRole(db, task.projectId, userId).catch(() => {
+    throw notFound('Task', id)
+  })
+  if (allowed && !allowed.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${id}`)
+  const { deletedAt: _, ...dto } = task
+  return dto
+}
+
+async function assertAssignable(db: DbTx, projectId: string, assigneeId: string | null | undefined) {
+  if (!assigneeId) return
+  const member = await db.projectMember.findUnique({ where: { projectId_userId: { projectId, userId: assigneeId } } })
+  if (!member) throw new DomainError('BAD_REQUEST', `User ${assigneeId} is not a member of this project`, { field: 'assigneeId' })
+}
+
+/** Position after the last card of a column. */
+async function endOfColumn(db: DbTx, projectId: string, status: TaskStatus, excludeId?: string): Promise<string> {
+  const rows = await db.task.findMany({
+    where: { projectId, status, deletedAt: null, ...(excludeId ? { id: { not: excludeId } } : {}) },
+    select: { position: true },
+  })
+  const last = rows.reduce<string | null>((max, r) => (max === null || r.position > max ? r.position : max), null)
+  return generateKeyBetween(last, null)
+}
+
+export async function listTasks(db: Db, userId: string, input: TaskListInput) {
+  await requireRole(db, input.projectId, userId)
+  const where: Prisma.TaskWhereInput = { projectId: input.projectId, deletedAt: null }
+  if (input.status?.length) where.status = { in: input.status }
+  if (input.assigneeId !== undefined) where.assigneeId = input.assigneeId
+  if (input.label) where.labels = { has: input.label }
+  if (input.search) {
+    const match = Number(input.search.replace(/^[a-z]+-/i, ''))
+    where.OR = [
+      { title: { contains: input.search, mode: 'insensitive' } },
+      { description: { contains: input.search, mode: 'insensitive' } },
+      ...(Number.isInteger(match) && match > 0 ? [{ number: match }] : []),
+    ]
+  }
+  const tasks = await db.task.findMany({ where, select: taskSelect })
+  return tasks.sort(compareTasks)
+}
+
+export async function getTask(db: Db, userId: string, id: string) {
+  return loadTask(db, userId, id)
+}
+
+export async function createTask(db: Db, userId: string, input: {
+  projectId: string
+  title: string
+  description: string
+  status: TaskStatus
+  priority: TaskDto['priority']
+  assigneeId: string | null
+  dueDate: Date | null
+  labels: string[]
+}) {
+  return db.$transaction(async (tx) => {
+    await requireRole(tx, input.projectId, userId, writerRoles)
+    await assertAssignable(tx, input.projectId, input.assigneeId)
+    const { taskCounter } = await tx.project.update({
+      where: { id: input.projectId },
+      data: { taskCounter: { increment: 1 } },
+      select: { taskCounter: true },
+    })
+    const task = await tx.task.create({
+      data: {
+        ...input,
+        id: newId(),
+        number: taskCounter,
+        position: await endOfColumn(tx, input.projectId, input.status),
+        createdById: userId,
+        updatedById: userId,
+      },
+      select: taskSelect,
+    })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'task.created',
+      actorId: userId,
+      entityType: 'task',
+      entityId: task.id,
+      data: { task: toEventTask(task) },
+    })
+    return task
+  })
+}
+
+function toEventTask(task: TaskDto) {
+  const { assignee: _, ...rest } = task
+  return JSON.parse(JSON.stringify(rest)) as Prisma.InputJsonObject
+}
+
+export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
+  return db.$transaction(async (tx) => {
+    const task = await loadTask(tx, userId, input.id, writerRoles)
+    if (task.version !== input.baseVersion) {
+      throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else (version ${task.version}, you edited ${input.baseVersion})`, { current: task })
+    }
+    const changes = diffFields(task, input.patch)
+    if (Object.keys(changes).length === 0) return task
+    if ('assigneeId' in changes) await assertAssignable(tx, task.projectId, input.patch.assigneeId)
+    const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: { increment: 1 } }
+    for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (data as Record<string, unknown>)[key] = input.patch[key]
+    if (changes.status) data.position = await endOfColumn(tx, task.projectId, input.patch.status!, task.id)
+    // Guarded by version: a concurrent writer that committed first makes this match no row.
+    const { count } = await tx.task.updateMany({ where: { id: task.id, version: input.baseVersion }, data })
+    if (count === 0) throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else`, { current: task })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'task.updated',
+      actorId: userId,
+      entityType: 'task',
+      entityId: task.id,
+      data: { version: input.baseVersion + 1, changes: JSON.parse(JSON.stringify(changes)) },
+    })
+    return tx.task.findUniqueOrThrow({ where: { id: task.id }, select: taskSelect })
+  })
+}
+
+/**
+ * Moves a card to `status`, right after `afterId` (or right before `beforeId`, or to the end).
+ * Neighbours are resolved on the server's current column, so two concurrent moves both land.
+ */
+export async function moveTask(db: Db, userId: string, input: Required<TaskMoveInput>) {
+  return db.$transaction(async (tx) => {
+    const task = await loadTask(tx, userId, input.id, writerRoles)
+    const column = (await tx.task.findMany({
+      where: { projectId: task.projectId, status: input.status, deletedAt: null, id: { not: task.id } },
+      select: { id: true, position: true, status: true },
+    })).sort(compareTasks)
+    let index = column.length
+    if (input.afterId) {
+      const i = column.findIndex(t => t.id === input.afterId)
+      if (i === -1) throw new DomainError('BAD_REQUEST', `Task ${input.afterId} is not in column ${input.status}`, { field: 'afterId' })
+      index = i + 1
+    }
+    else if (input.beforeId) {
+      const i = column.findIndex(t => t.id === input.beforeId)
+      if (i === -1) throw new DomainError('BAD_REQUEST', `Task ${input.beforeId} is not in column ${input.status}`, { field: 'beforeId' })
+      index = i
+    }
+    const position = keyBetween(column[index - 1]?.position ?? null, column[index]?.position ?? null)
+    if (position === task.position && input.status === task.status) return task
+    const updated = await tx.task.update({
+      where: { id: task.id },
+      data: { status: input.status, position, version: { increment: 1 }, updatedById: userId },
+      select: taskSelect,
+    })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'task.moved',
+      actorId: userId,
+      entityType: 'task',
+      entityId: task.id,
+      data: {
+        version: updated.version,
+        changes: {
+          ...(task.status !== input.status ? { status: { from: task.status, to: input.status } } : {}),
+          position: { from: task.position, to: position },
+        },
+      },
+    })
+    return updated
+  })
+}
+
+/** A key strictly between two neighbours; neighbours that tie (after concurrent moves) fall back to below the upper one. */
+export function keyBetween(lower: string | null, upper: string | null): string {
+  if (lower !== null && upper !== null && lower >= upper) return generateKeyBetween(lower, null)
+  return generateKeyBetween(lower, upper)
+}
+
+export async function deleteTask(db: Db, userId: string, id: string) {
+  return db.$transaction(async (tx) => {
+    const task = await loadTask(tx, userId, id, writerRoles)
+    await tx.task.update({ where: { id }, data: { deletedAt: new Date(), version: { increment: 1 }, updatedById: userId } })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'task.deleted',
+      actorId: userId,
+      entityType: 'task',
+      entityId: id,
+      data: { version: task.version + 1, title: task.title },
+    })
+    return { id, projectId: task.projectId }
+  })
+}
+
+// --- comments ------------------------------------------------------------------------------
+
+const commentSelect = {
+  id: true,
+  taskId: true,
+  body: true,
+  createdAt: true,
+  author: { select: { id: true, username: true, name: true } },
+} as const satisfies Prisma.CommentSelect
+
+export async function listComments(db: Db, userId: string, taskId: string) {
+  await loadTask(db, userId, taskId)
+  return db.comment.findMany({ where: { taskId, deletedAt: null }, select: commentSelect, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+}
+
+export async function createComment(db: Db, userId: string, input: CommentCreateInput) {
+  return db.$transaction(async (tx) => {
+    const task = await loadTask(tx, userId, input.taskId, writerRoles)
+    const comment = await tx.comment.create({
+      data: { id: newId(), taskId: task.id, authorId: userId, body: input.body },
+      select: commentSelect,
+    })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'comment.created',
+      actorId: userId,
+      entityType: 'comment',
+      entityId: comment.id,
+      data: { taskId: task.id, body: comment.body },
+    })
+    return comment
+  })
+}

@@ -1,0 +1,59 @@
+import { initTRPC, TRPCError } from '@trpc/server'
+import superjson from 'superjson'
+import { z, ZodError } from 'zod'
+import { DomainError } from '../services/errors'
+import type { Context } from './context'
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  // Without this, production responses would carry stack traces.
+  isDev: Boolean(import.meta.dev),
+  errorFormatter({ shape, error }) {
+    const zod = error.cause instanceof ZodError ? z.flattenError(error.cause) : null
+    const domain = error.cause instanceof DomainError ? error.cause : null
+    const fieldErrors: Record<string, string[]> = { ...(zod?.fieldErrors as Record<string, string[]> | undefined) }
+    if (domain?.details.field) fieldErrors[domain.details.field] = [domain.message]
+    const { field: _, ...details } = domain?.details ?? {}
+    const internal = error.code === 'INTERNAL_SERVER_ERROR' && !import.meta.dev
+    return {
+      ...shape,
+      // Unexpected errors may carry SQL or paths in their message; users get a generic one.
+      message: internal ? 'Something went wrong on our side. Please try again.' : zod ? 'Invalid input' : shape.message,
+      data: {
+        ...shape.data,
+        fieldErrors: zod || domain?.details.field ? fieldErrors : undefined,
+        formErrors: zod?.formErrors.length ? zod.formErrors : undefined,
+        details: Object.keys(details).length ? details : undefined,
+      },
+    }
+  },
+})
+
+/** Services throw DomainError; this maps it onto the tRPC error with the same code. */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next()
+  if (!result.ok) {
+    const cause = result.error.cause
+    if (cause instanceof DomainError) throw new TRPCError({ code: cause.code, message: cause.message, cause })
+    // A unique-constraint race (two requests creating the same thing) is a conflict, not a crash.
+    if (cause && (cause as { code?: string }).code === 'P2002') {
+      throw new TRPCError({ code: 'CONFLICT', message: 'That already exists', cause })
+    }
+  }
+  return result
+})
+
+export const router = t.router
+export const createCallerFactory = t.createCallerFactory
+export const publicProcedure = t.procedure.use(domainErrors)
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
+  return next({ ctx: { ...ctx, user: ctx.user } })
+})
+
+/** Only for a browser session (not API tokens): managing tokens and signing out. */
+export const sessionProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (!ctx.session) throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a signed-in browser session, not an API token' })
+  return next({ ctx: { ...ctx, session: ctx.session } })
+})

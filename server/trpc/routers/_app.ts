@@ -1,0 +1,19 @@
+import { createCallerFactory, router } from '../init'
+import { apiTokenRouter } from './apiToken'
+import { authRouter } from './auth'
+import { commentRouter } from './comment'
+import { memberRouter } from './member'
+import { projectRouter } from './project'
+import { taskRouter } from './task'
+
+export const appRouter = router({
+  auth: authRouter,
+  apiToken: apiTokenRouter,
+  project: projectRouter,
+  member: memberRouter,
+  task: taskRouter,
+  comment: commentRouter,
+})
+
+export type AppRouter = typeof appRouter
+export const createCaller = createCallerFactory(appRouter)

@@ -1,0 +1,44 @@
+import { z } from 'zod'
+
+const bool = z.enum(['true', 'false', '1', '0']).transform(v => v === 'true' || v === '1')
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  /** PostgreSQL connection string; unset = embedded PGlite under PGLITE_DIR */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional(),
+  PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),
+  PUBLIC_ORIGIN: z.url('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com').default('http://localhost:3000'),
+  ALLOWED_ORIGINS: z.string().optional(),
+  /** seed the demo workspace when the database has no users: auto = only on the embedded database */
+  SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** honour X-Forwarded-For for the client IP (set when behind a reverse proxy) */
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+})
+
+export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean }
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
+  const result = envSchema.safeParse(cleaned)
+  if (!result.success) {
+    const issues = result.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')
+    throw new Error(`Invalid configuration: ${issues}`)
+  }
+  const env = result.data
+  const allowedOrigins = (env.ALLOWED_ORIGINS ?? env.PUBLIC_ORIGIN)
+    .split(',')
+    .map(o => o.trim().replace(/\/$/, ''))
+    .filter(Boolean)
+  return { ...env, allowedOrigins, secureCookies: env.PUBLIC_ORIGIN.startsWith('https://') }
+}
+
+let cached: Env | undefined
+export function useEnv(): Env {
+  cached ??= parseEnv()
+  return cached
+}

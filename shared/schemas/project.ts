@@ -1,0 +1,43 @@
+import { z } from 'zod'
+import { idSchema, roleSchema } from './common'
+import { usernameSchema } from './auth'
+
+export const projectNameSchema = z.string().trim().min(1, 'Required').max(80, 'At most 80 characters')
+export const projectKeySchema = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z][A-Z0-9]{1,9}$/, '2–10 letters or digits, starting with a letter')
+
+export const projectCreateInput = z.object({
+  name: projectNameSchema,
+  key: projectKeySchema.optional(),
+  description: z.string().max(2000, 'At most 2000 characters').default(''),
+})
+export type ProjectCreateInput = z.infer<typeof projectCreateInput>
+
+export const projectUpdateInput = z.object({
+  id: idSchema,
+  name: projectNameSchema.optional(),
+  description: z.string().max(2000, 'At most 2000 characters').optional(),
+})
+export type ProjectUpdateInput = z.infer<typeof projectUpdateInput>
+
+export const projectIdInput = z.object({ projectId: idSchema })
+export const byIdInput = z.object({ id: idSchema })
+
+export const memberAddInput = z.object({
+  projectId: idSchema,
+  username: usernameSchema,
+  role: roleSchema.default('MEMBER'),
+})
+export type MemberAddInput = z.infer<typeof memberAddInput>
+
+export const memberUpdateRoleInput = z.object({
+  projectId: idSchema,
+  userId: idSchema,
+  role: roleSchema,
+})
+export type MemberUpdateRoleInput = z.infer<typeof memberUpdateRoleInput>
+
+export const memberRemoveInput = z.object({ projectId: idSchema, userId: idSchema })

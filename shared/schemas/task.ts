@@ -1,0 +1,71 @@
+import { z } from 'zod'
+import { idSchema, prioritySchema, taskStatusSchema } from './common'
+
+export const taskTitleSchema = z.string().trim().min(1, 'Required').max(200, 'At most 200 characters')
+export const taskDescriptionSchema = z.string().max(20000, 'At most 20000 characters')
+export const labelSchema = z.string().trim().min(1, 'Empty label').max(32, 'Labels are at most 32 characters')
+export const labelsSchema = z
+  .array(labelSchema)
+  .max(10, 'At most 10 labels')
+  .transform(labels => [...new Set(labels)])
+/** A fractional index key (fractional-indexing's alphabet). */
+export const positionSchema = z.string().min(1).max(128).regex(/^[0-9A-Za-z]+$/, 'Invalid position')
+
+export const taskCreateInput = z.object({
+  projectId: idSchema,
+  title: taskTitleSchema,
+  description: taskDescriptionSchema.default(''),
+  status: taskStatusSchema.default('TODO'),
+  priority: prioritySchema.default('NONE'),
+  assigneeId: idSchema.nullable().default(null),
+  dueDate: z.coerce.date().nullable().default(null),
+  labels: labelsSchema.default([]),
+})
+export type TaskCreateInput = z.input<typeof taskCreateInput>
+
+export const taskPatchSchema = z
+  .object({
+    title: taskTitleSchema,
+    description: taskDescriptionSchema,
+    status: taskStatusSchema,
+    priority: prioritySchema,
+    assigneeId: idSchema.nullable(),
+    dueDate: z.coerce.date().nullable(),
+    labels: labelsSchema,
+  })
+  .partial()
+  .refine(patch => Object.keys(patch).length > 0, { message: 'Nothing to change' })
+export type TaskPatch = z.infer<typeof taskPatchSchema>
+
+export const taskUpdateInput = z.object({
+  id: idSchema,
+  baseVersion: z.number().int().min(1),
+  patch: taskPatchSchema,
+})
+export type TaskUpdateInput = z.input<typeof taskUpdateInput>
+
+/** Move a task into `status`, between two neighbours (ids of the cards that will be above/below it). */
+export const taskMoveInput = z.object({
+  id: idSchema,
+  status: taskStatusSchema,
+  afterId: idSchema.nullable().default(null),
+  beforeId: idSchema.nullable().default(null),
+})
+export type TaskMoveInput = z.input<typeof taskMoveInput>
+
+export const taskListInput = z.object({
+  projectId: idSchema,
+  status: z.array(taskStatusSchema).max(4).optional(),
+  assigneeId: idSchema.nullable().optional(),
+  label: labelSchema.optional(),
+  search: z.string().trim().max(200).optional(),
+})
+export type TaskListInput = z.input<typeof taskListInput>
+
+export const commentCreateInput = z.object({
+  taskId: idSchema,
+  body: z.string().trim().min(1, 'Write something first').max(10000, 'At most 10000 characters'),
+})
+export type CommentCreateInput = z.infer<typeof commentCreateInput>
+
+export const commentListInput = z.object({ taskId: idSchema })
