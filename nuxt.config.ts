@@ -2,14 +2,8 @@
 import { fileURLToPath } from 'node:url'
 
 export default defineNuxtConfig({
-  compatibilityDate: '2025-07-15',
-  srcDir: '.',
-  devtools: { enabled: false },
-  telemetry: false,
   modules: ['@pinia/nuxt', '@nuxt/eslint'],
-  css: ['~/assets/css/main.css'],
-  // trpc-nuxt 2 ships untranspiled `#imports` references and is not a Nuxt module.
-  build: { transpile: ['trpc-nuxt'] },
+  devtools: { enabled: false },
   app: {
     head: {
       htmlAttrs: { lang: 'en' },
@@ -20,7 +14,11 @@ export default defineNuxtConfig({
       ],
     },
   },
-  typescript: { strict: true },
+  css: ['~/assets/css/main.css'],
+  srcDir: '.',
+  // trpc-nuxt 2 ships untranspiled `#imports` references and is not a Nuxt module.
+  build: { transpile: ['trpc-nuxt'] },
+  compatibilityDate: '2025-07-15',
   nitro: {
     experimental: { websocket: true, tasks: true },
     // Committed SQL migrations, applied by server/plugins/database.ts at start.
@@ -33,5 +31,7 @@ export default defineNuxtConfig({
     externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
   },
   vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing'] } },
+  typescript: { strict: true },
+  telemetry: false,
   eslint: { config: { stylistic: true } },
 })

@@ -87,7 +87,7 @@ export async function migrate(db: SqlRunner, migrations: Migration[], opts: { lo
       }
       catch (error) {
         await db.exec('ROLLBACK')
-        throw new Error(`Migration ${m.name} failed: ${(error as Error).message}`)
+        throw new Error(`Migration ${m.name} failed: ${(error as Error).message}`, { cause: error })
       }
       result.applied.push(m.name)
     }

@@ -5,7 +5,9 @@ import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('smoke', () => {
   let db: Database
-  beforeAll(async () => { db = await createTestDatabase() })
+  beforeAll(async () => {
+    db = await createTestDatabase()
+  })
   afterAll(() => db?.close())
 
   it('creates a project with a task', async () => {

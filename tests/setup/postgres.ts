@@ -62,7 +62,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
     catch (error) {
       await client.end().catch(() => {})
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`PostgreSQL did not start: ${(error as Error).message}`)
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`PostgreSQL did not start: ${(error as Error).message}`, { cause: error })
       await new Promise(r => setTimeout(r, 100))
     }
   }
