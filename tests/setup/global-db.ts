@@ -20,7 +20,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const migrations = await readMigrationsFromDir(join(process.cwd(), 'prisma', 'migrations'))
-  if (process.env.TEST_DB === 'postgres') {
+  if (project.name === 'postgres') {
     if (!findPostgresBin()) {
       if (process.env.CI) throw new Error('PostgreSQL binaries are missing in CI (apt-get install -y postgresql)')
       console.warn('[tests] skipping PostgreSQL integration tests: install PostgreSQL (apt-get install -y postgresql) to run them')

@@ -69,8 +69,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     url,
     stop: async () => {
-      proc.kill('SIGINT')
-      await new Promise(r => proc.exitCode !== null ? r(null) : proc.once('exit', r))
+      // runuser does not forward signals to the server, so ask pg_ctl to stop it.
+      const exited = new Promise(r => proc.exitCode !== null ? r(null) : proc.once('exit', r))
+      run('pg_ctl', ['-D', dataDir, 'stop', '-m', 'immediate'])
+      await exited
       rmSync(dir, { recursive: true, force: true })
     },
   }
