@@ -1,19 +1,61 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { TRPCError } from '@trpc/server'
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import'
 import type { TaskCreateInput } from '../../shared/schemas/task'
-import { createContextInner, type CookieJar } from '../../server/trpc/context'
-import { createCaller } from '../../server/trpc/routers/_app'
+import { createContextInner, type CookieJar, type CookieOptions } from '../../server/trpc/context'
+import { appRouter, createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 
 export const TEST_PASSWORD = 'correct-horse-battery'
 
-export function cookieJar(): CookieJar & { values: Map<string, string> } {
+export interface TestCookieJar extends CookieJar {
+  values: Map<string, string>
+  /** every Set-Cookie the server sent, in order (a deletion has value '') */
+  sent: { name: string, value: string, opts: CookieOptions }[]
+}
+
+export function cookieJar(): TestCookieJar {
   const values = new Map<string, string>()
+  const sent: TestCookieJar['sent'] = []
   return {
     values,
+    sent,
     get: name => values.get(name),
-    set: (name, value) => void values.set(name, value),
-    delete: name => void values.delete(name),
+    set: (name, value, opts) => {
+      sent.push({ name, value, opts })
+      values.set(name, value)
+    },
+    delete: (name) => {
+      sent.push({ name, value: '', opts: { expires: new Date(0) } })
+      values.delete(name)
+    },
   }
+}
+
+/** Hex SHA-256, computed independently of the server's helper. */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex')
+}
+
+export type ErrorShape = ReturnType<typeof formatError>
+
+/** The error shape a client would receive for this error (runs the app's errorFormatter). */
+export function formatError(error: TRPCError, path?: string) {
+  return getErrorShape({ config: appRouter._def._config, error, type: 'mutation', path, input: undefined, ctx: undefined })
+}
+
+/** Awaits a call that must fail with a tRPC error; returns the code and the client-facing shape. */
+export async function failure(call: Promise<unknown>) {
+  let result: unknown
+  try {
+    result = await call
+  }
+  catch (error) {
+    if (!(error instanceof TRPCError)) throw error
+    const shape = formatError(error)
+    return { code: error.code, message: shape.message, data: shape.data, fieldErrors: shape.data.fieldErrors, error }
+  }
+  throw new Error(`Expected the call to fail, but it returned ${JSON.stringify(result)}`)
 }
 
 export type Caller = ReturnType<typeof createCaller>
