@@ -123,6 +123,8 @@ export async function addMember(db: Db, actorId: string, input: MemberAddInput) 
 }
 
 async function countOwners(tx: Parameters<Parameters<Db['$transaction']>[0]>[0], projectId: string) {
+  // Under the project's row lock: otherwise two owners leaving (or demoted) at once both see two owners.
+  await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR UPDATE`
   return tx.projectMember.count({ where: { projectId, role: 'OWNER' } })
 }
 
