@@ -1,16 +1,17 @@
-import { getCookie, getHeader, getRequestIP } from 'h3'
+import { createError, defineEventHandler, getCookie, getHeader, getRequestIP } from 'h3'
 import { createTRPCNuxtHandler } from 'trpc-nuxt/server'
 import { createContextInner, type CookieJar } from '../../trpc/context'
 import { appRouter } from '../../trpc/routers/_app'
 import { getAppDatabase } from '../../utils/database'
 import { useEnv } from '../../utils/env'
 import { logger } from '../../utils/logger'
+import { isForeignOrigin } from '../../utils/origin'
 
 function serializeCookie(name: string, value: string, expires: Date, secure: boolean) {
   return `${name}=${value}; Path=/; Expires=${expires.toUTCString()}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
 }
 
-export default createTRPCNuxtHandler({
+const handler = createTRPCNuxtHandler({
   endpoint: '/api/trpc',
   router: appRouter,
   createContext: async (event, { resHeaders }) => {
@@ -29,4 +30,11 @@ export default createTRPCNuxtHandler({
   onError: ({ error, path }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
   },
+})
+
+export default defineEventHandler((event) => {
+  if (isForeignOrigin(event, useEnv().allowedOrigins)) {
+    throw createError({ statusCode: 403, statusMessage: 'Cross-site request refused' })
+  }
+  return handler(event)
 })
