@@ -66,8 +66,44 @@ async function endOfColumn(db: DbTx, projectId: string, status: TaskStatus, excl
   return generateKeyBetween(last, null)
 }
 
-export async function listTasks(db: Db, userId: string, input: TaskListInput) {
-  await requireRole(db, input.projectId, userId)
+/** What a board card or list row needs: no description, so a 1,000-task board stays small. */
+export const taskListSelect = {
+  id: true,
+  projectId: true,
+  number: true,
+  title: true,
+  status: true,
+  priority: true,
+  assigneeId: true,
+  assignee: { select: { id: true, username: true, name: true } },
+  dueDate: true,
+  labels: true,
+  position: true,
+  version: true,
+  updatedAt: true,
+} as const satisfies Prisma.TaskSelect
+
+export type TaskListItem = Prisma.TaskGetPayload<{ select: typeof taskListSelect }>
+
+/**
+ * Task lists cached per project and filter, valid for one event seq. Every write to a project's
+ * tasks appends an event in its transaction, so an unchanged seq means an unchanged list, on any
+ * instance. Results are shared between requests: treat them as immutable.
+ */
+const listCache = new Map<string, { seq: number, tasks: readonly TaskListItem[] }>()
+const LIST_CACHE_MAX = 200
+
+export async function listTasks(db: Db, userId: string, input: TaskListInput): Promise<readonly TaskListItem[]> {
+  const membership = await db.projectMember.findUnique({
+    where: { projectId_userId: { projectId: input.projectId, userId } },
+    select: { project: { select: { eventSeq: true } } },
+  })
+  if (!membership) throw notFound('Project', input.projectId)
+  // Object form: an absent filter (undefined, dropped) differs from assigneeId null (unassigned).
+  const key = JSON.stringify({ p: input.projectId, s: input.status, a: input.assigneeId, l: input.label, q: input.search })
+  const cached = listCache.get(key)
+  if (cached && cached.seq === membership.project.eventSeq) return cached.tasks
+
   const where: Prisma.TaskWhereInput = { projectId: input.projectId, deletedAt: null }
   if (input.status?.length) where.status = { in: input.status }
   if (input.assigneeId !== undefined) where.assigneeId = input.assigneeId
@@ -80,8 +116,13 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput) {
       ...(Number.isInteger(match) && match > 0 ? [{ number: match }] : []),
     ]
   }
-  const tasks = await db.task.findMany({ where, select: taskSelect })
-  return tasks.sort(compareTasks)
+  // The seq was read before the tasks: the list is at least as new as its label, never older, so a
+  // write committed in between only costs one extra miss.
+  const tasks = (await db.task.findMany({ where, select: taskListSelect })).sort(compareTasks)
+  listCache.delete(key)
+  listCache.set(key, { seq: membership.project.eventSeq, tasks })
+  if (listCache.size > LIST_CACHE_MAX) listCache.delete(listCache.keys().next().value!)
+  return tasks
 }
 
 export async function getTask(db: Db, userId: string, id: string) {

@@ -4,8 +4,29 @@ import { z, ZodError } from 'zod'
 import { DomainError } from '../services/errors'
 import type { Context } from './context'
 
+/**
+ * superjson, with the serialized form of an object remembered while the object lives: cached
+ * results (task lists) are serialized once, not once per request. Results must not be mutated.
+ */
+const serialized = new WeakMap<object, ReturnType<typeof superjson.serialize>>()
+const transformer = {
+  input: superjson,
+  output: {
+    serialize: (value: unknown) => {
+      if (typeof value !== 'object' || value === null) return superjson.serialize(value)
+      let out = serialized.get(value)
+      if (!out) {
+        out = superjson.serialize(value)
+        serialized.set(value, out)
+      }
+      return out
+    },
+    deserialize: superjson.deserialize,
+  },
+}
+
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   // Without this, production responses would carry stack traces.
   isDev: Boolean(import.meta.dev),
   errorFormatter({ shape, error }) {
