@@ -1,0 +1,33 @@
+import type { RouterInputs } from '~/utils/api'
+
+/** Sign-in state I/O; the user lives in the auth store so SSR hands it to the client. */
+export function useAuth() {
+  const { $trpc } = useNuxtApp()
+  const store = useAuthStore()
+
+  async function refresh() {
+    store.setUser(await $trpc.auth.me.query())
+    return store.user
+  }
+
+  async function login(input: RouterInputs['auth']['login']) {
+    store.setUser(await $trpc.auth.login.mutate(input))
+  }
+
+  async function register(input: RouterInputs['auth']['register']) {
+    store.setUser(await $trpc.auth.register.mutate(input))
+  }
+
+  async function logout() {
+    try {
+      await $trpc.auth.logout.mutate()
+    }
+    finally {
+      store.clear()
+      // A fresh app: no project, board or token state of the previous user survives.
+      await reloadNuxtApp({ path: '/login', force: true })
+    }
+  }
+
+  return { user: computed(() => store.user), refresh, login, register, logout }
+}

@@ -1,0 +1,33 @@
+import type { TaskStatus } from '~~/shared/schemas/common'
+
+export interface TaskFilters {
+  status: TaskStatus[]
+  /** '' = anyone, 'none' = unassigned, else a user id */
+  assignee: string
+  label: string
+  search: string
+}
+
+/** Server-side filtered tasks for the list view; rows read from the board store so panel edits show at once. */
+export function useTaskList(projectId: MaybeRefOrGetter<string>, filters: Ref<TaskFilters>) {
+  const { $trpc } = useNuxtApp()
+  const board = useBoardStore()
+  const ids = ref<string[]>([])
+
+  async function load() {
+    const f = filters.value
+    const tasks = await $trpc.task.list.query({
+      projectId: toValue(projectId),
+      status: f.status.length ? f.status : undefined,
+      assigneeId: f.assignee === '' ? undefined : f.assignee === 'none' ? null : f.assignee,
+      label: f.label.trim() || undefined,
+      search: f.search.trim() || undefined,
+    })
+    if (board.projectId !== toValue(projectId)) board.setTasks(toValue(projectId), [])
+    for (const t of tasks) board.upsert(t)
+    ids.value = tasks.map(t => t.id)
+  }
+
+  const tasks = computed(() => ids.value.map(id => board.byId[id]).filter(t => !!t))
+  return { tasks, load }
+}

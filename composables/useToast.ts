@@ -1,0 +1,33 @@
+export type ToastKind = 'success' | 'error' | 'info'
+
+export interface Toast {
+  id: number
+  kind: ToastKind
+  message: string
+}
+
+let nextId = 1
+
+/** App-wide toasts: short confirmations, and errors that say what happened and what to try. */
+export function useToast() {
+  const toasts = useState<Toast[]>('toasts', () => [])
+
+  function dismiss(id: number) {
+    toasts.value = toasts.value.filter(t => t.id !== id)
+  }
+
+  function push(kind: ToastKind, message: string, timeoutMs = kind === 'error' ? 8000 : 4000) {
+    const id = nextId++
+    toasts.value = [...toasts.value, { id, kind, message }].slice(-5)
+    if (import.meta.client && timeoutMs > 0) setTimeout(() => dismiss(id), timeoutMs)
+    return id
+  }
+
+  return {
+    toasts,
+    dismiss,
+    success: (message: string) => push('success', message),
+    info: (message: string) => push('info', message),
+    error: (message: string) => push('error', message),
+  }
+}

@@ -1,0 +1,84 @@
+import { taskStatusValues, type TaskStatus } from '~~/shared/schemas/common'
+import type { Task } from '~/utils/api'
+import { comparePositions, keyBetween } from '~/utils/board'
+
+/** What applyMove changed, so a failed save can put the card back. */
+export interface MoveSnapshot {
+  id: string
+  before: Task
+  applied: { status: TaskStatus, position: string }
+}
+
+/** The tasks of the open project, normalized; columns are derived and always sorted by position. */
+export const useBoardStore = defineStore('board', () => {
+  const projectId = ref<string | null>(null)
+  const byId = ref<Record<string, Task>>({})
+  const ids = ref<string[]>([])
+
+  const tasks = computed(() => ids.value.map(id => byId.value[id]).filter((t): t is Task => !!t))
+
+  const columns = computed(() => {
+    const result = Object.fromEntries(taskStatusValues.map(s => [s, [] as Task[]])) as Record<TaskStatus, Task[]>
+    for (const task of tasks.value) result[task.status].push(task)
+    for (const status of taskStatusValues) result[status].sort(comparePositions)
+    return result
+  })
+
+  function column(status: TaskStatus): Task[] {
+    return columns.value[status]
+  }
+
+  function setTasks(project: string, list: readonly Task[]) {
+    projectId.value = project
+    byId.value = Object.fromEntries(list.map(t => [t.id, t]))
+    ids.value = list.map(t => t.id)
+  }
+
+  function upsert(task: Task) {
+    if (projectId.value && task.projectId !== projectId.value) return
+    if (!byId.value[task.id]) ids.value.push(task.id)
+    byId.value[task.id] = task
+  }
+
+  function remove(id: string) {
+    const { [id]: _, ...rest } = byId.value
+    byId.value = rest
+    ids.value = ids.value.filter(x => x !== id)
+  }
+
+  /**
+   * Moves a card at once, before the server answers. Neighbours are resolved like the server does:
+   * right after `afterId`, else right before `beforeId`, else at the end of the column.
+   */
+  function applyMove(id: string, status: TaskStatus, afterId: string | null, beforeId: string | null): MoveSnapshot | null {
+    const task = byId.value[id]
+    if (!task) return null
+    const col = columns.value[status].filter(t => t.id !== id)
+    let index = col.length
+    const afterIndex = afterId ? col.findIndex(t => t.id === afterId) : -1
+    const beforeIndex = beforeId ? col.findIndex(t => t.id === beforeId) : -1
+    if (afterIndex !== -1) index = afterIndex + 1
+    else if (beforeIndex !== -1) index = beforeIndex
+    const position = keyBetween(col[index - 1]?.position ?? null, col[index]?.position ?? null)
+    byId.value[id] = { ...task, status, position }
+    return { id, before: task, applied: { status, position } }
+  }
+
+  /** Undoes applyMove, unless something newer (a later move, the server's answer) replaced it. */
+  function rollback(snapshot: MoveSnapshot) {
+    const current = byId.value[snapshot.id]
+    if (!current) return
+    if (current.status !== snapshot.applied.status || current.position !== snapshot.applied.position) return
+    byId.value[snapshot.id] = snapshot.before
+  }
+
+  /** The server's answer to a move; a newer local move of the same card keeps its place but takes the version. */
+  function confirmMove(snapshot: MoveSnapshot, saved: Task) {
+    const current = byId.value[snapshot.id]
+    if (!current) return
+    const untouched = current.status === snapshot.applied.status && current.position === snapshot.applied.position
+    byId.value[snapshot.id] = untouched ? saved : { ...current, version: Math.max(current.version, saved.version) }
+  }
+
+  return { projectId, byId, ids, tasks, columns, column, setTasks, upsert, remove, applyMove, confirmMove, rollback }
+})
