@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+const CHROMIUM = '/usr/bin/chromium'
+const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium) {
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install chromium (apt-get install -y chromium) to run browser tests`)
+  console.warn('install chromium (apt-get install -y chromium) to run browser tests')
+}
+
+/** Until Vue has mounted, a form submit would be a plain browser navigation. */
+async function hydrated(page: Page) {
+  await page.waitForFunction(() => {
+    const root = document.querySelector('#__nuxt') as (Element & { __vue_app__?: unknown }) | null
+    return !!root?.__vue_app__
+  })
+}
+
+describe.skipIf(!hasChromium)('board in the browser', () => {
+  let browser: Browser
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('registers, creates a project and a task, drags it to Done, and keeps it there after a reload', async () => {
+    const context = await browser.newContext({ baseURL: inject('baseUrl') })
+    const page = await context.newPage()
+    const dialogs: string[] = []
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.dismiss()
+    })
+    const suffix = Date.now().toString(36)
+
+    await page.goto('/register')
+    await hydrated(page)
+    await page.getByLabel('Email').fill(`e2e-${suffix}@example.com`)
+    await page.getByLabel('Username').fill(`e2e-${suffix}`)
+    await page.getByLabel('Name', { exact: true }).fill('Edith Tester')
+    await page.getByLabel('Password').fill('correct horse battery')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.waitForURL(url => url.pathname === '/')
+
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Launch plan')
+    await page.getByRole('button', { name: 'Create project' }).click()
+    await page.waitForURL(/\/projects\/[^/?]+$/)
+
+    const todo = page.getByRole('list', { name: 'To do' })
+    const done = page.getByRole('list', { name: 'Done' })
+    await page.getByRole('textbox', { name: 'New task in To do' }).fill('Write the launch post')
+    await page.getByRole('textbox', { name: 'New task in To do' }).press('Enter')
+    const card = todo.getByRole('listitem', { name: /Write the launch post/ })
+    await card.waitFor()
+
+    const moveSaved = page.waitForResponse(res => res.url().includes('task.move') && res.request().method() === 'POST')
+    await card.dragTo(done)
+    expect((await moveSaved).ok()).toBe(true)
+    await done.getByRole('listitem', { name: /Write the launch post/ }).waitFor()
+
+    await page.reload()
+    await hydrated(page)
+    await done.getByRole('listitem', { name: /Write the launch post/ }).waitFor()
+    expect(await todo.getByRole('listitem', { name: /Write the launch post/ }).count()).toBe(0)
+
+    // A title full of HTML is shown as text, never parsed or executed.
+    const evil = '<img src=x onerror=alert(1)>'
+    await page.getByRole('textbox', { name: 'New task in To do' }).fill(evil)
+    await page.getByRole('textbox', { name: 'New task in To do' }).press('Enter')
+    const evilCard = todo.getByRole('listitem', { name: evil })
+    await evilCard.waitFor()
+    expect(await evilCard.getByRole('link').textContent()).toContain(evil)
+    expect(await page.locator('[data-task-id] img').count()).toBe(0)
+    expect(dialogs).toEqual([])
+
+    await context.close()
+  })
+})
