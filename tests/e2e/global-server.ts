@@ -50,8 +50,11 @@ export default async function setup(project: TestProject) {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk })
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString()
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
   const exited = new Promise<number | null>(resolveExit => child.once('exit', code => resolveExit(code)))
 
   async function stop() {
