@@ -77,6 +77,16 @@ describe.runIf(databaseAvailable)('auth', () => {
       await expect(anon.auth.me()).resolves.toBeNull()
     })
 
+    it('two simultaneous sign-ups for one username: one account, the other gets CONFLICT', async () => {
+      const username = uniqueName()
+      const attempt = async (n: number) => (await callerFor(db)).auth.register({ email: `${username}.${n}@example.test`, username, name: `Racer ${n}`, password: TEST_PASSWORD })
+      const results = await Promise.allSettled([attempt(1), attempt(2)])
+      expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+      const rejected = results.find(r => r.status === 'rejected')!
+      expect((await failure(Promise.reject((rejected as PromiseRejectedResult).reason))).code).toBe('CONFLICT')
+      expect(await db.prisma.user.count({ where: { username } })).toBe(1)
+    })
+
     it('rejects a short password and an invalid email with BAD_REQUEST and field errors', async () => {
       const anon = await callerFor(db)
       const username = uniqueName()

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { parseEnv } from '../../server/utils/env'
+
+describe('parseEnv', () => {
+  it('defaults to embedded PGlite on localhost', () => {
+    const env = parseEnv({})
+    expect(env.DATABASE_URL).toBeUndefined()
+    expect(env).toMatchObject({
+      NODE_ENV: 'development',
+      PGLITE_DIR: '.data/pglite',
+      PUBLIC_ORIGIN: 'http://localhost:3000',
+      SEED_DEMO: 'auto',
+      TRUST_PROXY: false,
+      LOG_LEVEL: 'info',
+      allowedOrigins: ['http://localhost:3000'],
+      secureCookies: false,
+    })
+  })
+
+  it('treats empty strings as unset', () => {
+    const env = parseEnv({ DATABASE_URL: '', PUBLIC_ORIGIN: '', LOG_LEVEL: '' })
+    expect(env.DATABASE_URL).toBeUndefined()
+    expect(env).toMatchObject({ PUBLIC_ORIGIN: 'http://localhost:3000', LOG_LEVEL: 'info' })
+  })
+
+  it('rejects a DATABASE_URL that is not PostgreSQL with one clear line', () => {
+    let message = ''
+    try {
+      parseEnv({ DATABASE_URL: 'mysql://root@localhost/db' })
+    }
+    catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toBe('Invalid configuration: DATABASE_URL: DATABASE_URL must start with postgres:// or postgresql://')
+    expect(message).not.toContain('\n')
+    expect(parseEnv({ DATABASE_URL: 'postgres://u@db/app' }).DATABASE_URL).toBe('postgres://u@db/app')
+    expect(parseEnv({ DATABASE_URL: 'postgresql://u@db/app' }).DATABASE_URL).toBe('postgresql://u@db/app')
+  })
+
+  it('lists every problem in that line', () => {
+    const message = (() => {
+      try {
+        parseEnv({ PUBLIC_ORIGIN: 'tasks.example.com', LOG_LEVEL: 'loud', TRUST_PROXY: 'yes' })
+      }
+      catch (error) {
+        return (error as Error).message
+      }
+      return 'no error'
+    })()
+    expect(message).toMatch(/^Invalid configuration: /)
+    expect(message).not.toContain('\n')
+    expect(message.split('; ').map(part => part.replace('Invalid configuration: ', '').split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PUBLIC_ORIGIN', 'TRUST_PROXY'])
+    expect(message).toContain('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com')
+  })
+
+  it('ALLOWED_ORIGINS defaults to PUBLIC_ORIGIN; HTTPS origins get secure cookies', () => {
+    const env = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com/' })
+    expect(env.allowedOrigins).toEqual(['https://tasks.example.com'])
+    expect(env.secureCookies).toBe(true)
+
+    const many = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: ' https://a.example.com/, https://b.example.com ,' })
+    expect(many.allowedOrigins).toEqual(['https://a.example.com', 'https://b.example.com'])
+  })
+
+  it('parses booleans and enums', () => {
+    expect(parseEnv({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true)
+    expect(parseEnv({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(true)
+    expect(parseEnv({ TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false)
+    expect(parseEnv({ SEED_DEMO: 'false', LOG_LEVEL: 'silent' })).toMatchObject({ SEED_DEMO: 'false', LOG_LEVEL: 'silent' })
+    expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must start with redis:\/\//)
+  })
+})

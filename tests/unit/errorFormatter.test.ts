@@ -1,0 +1,87 @@
+import { TRPCError } from '@trpc/server'
+import { describe, expect, it } from 'vitest'
+import type { ZodError } from 'zod'
+import { registerInput } from '../../shared/schemas/auth'
+import { DomainError } from '../../server/services/errors'
+import type { Context } from '../../server/trpc/context'
+import { appRouter, createCaller } from '../../server/trpc/routers/_app'
+import { formatError } from '../factories'
+
+/** A signed-in context whose database fails like a broken connection would. */
+function brokenDbContext(): Context {
+  const failing = new Proxy({}, {
+    get: () => new Proxy({}, {
+      get: () => () => Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:5432 at /srv/app/node_modules/pg/lib/client.js')),
+    }),
+  })
+  return {
+    db: failing as Context['db'],
+    env: { secureCookies: false },
+    cookies: { get: () => undefined, set: () => {}, delete: () => {} },
+    ip: '127.0.0.1',
+    user: { id: 'u1', email: 'u1@example.test', username: 'u1', name: 'U One', status: 'AVAILABLE', timezone: 'UTC' },
+    session: { id: 's1', userId: 'u1', expiresAt: new Date(Date.now() + 60_000) },
+    setSessionCookie: () => {},
+    clearSessionCookie: () => {},
+  }
+}
+
+async function caughtFrom(call: Promise<unknown>): Promise<TRPCError> {
+  const error = await call.then(() => null, (e: unknown) => e)
+  if (!(error instanceof TRPCError)) throw new Error(`expected a TRPCError, got ${String(error)}`)
+  return error
+}
+
+describe('errorFormatter', () => {
+  it('runs outside dev mode in tests, as in production', () => {
+    expect(appRouter._def._config.isDev).toBe(false)
+  })
+
+  it('masks unexpected errors and never sends a stack', async () => {
+    const error = await caughtFrom(createCaller(brokenDbContext()).project.list())
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR')
+    const shape = formatError(error, 'project.list')
+    expect(shape.message).toBe('Something went wrong on our side. Please try again.')
+    expect(JSON.stringify(shape)).not.toMatch(/ECONNREFUSED|\/srv\/app|10\.1\.2\.3/)
+    expect(shape.data.stack).toBeUndefined()
+    expect(shape.data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', httpStatus: 500, path: 'project.list' })
+    expect(shape.data.fieldErrors).toBeUndefined()
+  })
+
+  it('has no stack for any error code', () => {
+    for (const code of ['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT', 'INTERNAL_SERVER_ERROR'] as const) {
+      expect(formatError(new TRPCError({ code, message: 'x' })).data.stack).toBeUndefined()
+    }
+  })
+
+  it('turns zod issues into fieldErrors with a generic message', () => {
+    const parsed = registerInput.safeParse({ email: 'nope', username: 'ok_name', name: 'N', password: 'short' })
+    expect(parsed.success).toBe(false)
+    const shape = formatError(new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error as ZodError }))
+    expect(shape.message).toBe('Invalid input')
+    expect(shape.data.fieldErrors).toEqual({ email: ['Enter a valid email address'], password: ['At least 10 characters'] })
+    expect(shape.data.formErrors).toBeUndefined()
+  })
+
+  it('keeps domain messages and points a domain error with a field at that field', () => {
+    const cause = new DomainError('CONFLICT', 'The username ana is taken', { field: 'username' })
+    const shape = formatError(new TRPCError({ code: 'CONFLICT', message: cause.message, cause }))
+    expect(shape.message).toBe('The username ana is taken')
+    expect(shape.data).toMatchObject({ code: 'CONFLICT', httpStatus: 409, fieldErrors: { username: ['The username ana is taken'] } })
+    expect(shape.data.details).toBeUndefined()
+  })
+
+  it('passes other domain details through (retry hints, current versions)', () => {
+    const cause = new DomainError('TOO_MANY_REQUESTS', 'Slow down', { retryAfterSeconds: 42 })
+    const shape = formatError(new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message, cause }))
+    expect(shape.data).toMatchObject({ httpStatus: 429, details: { retryAfterSeconds: 42 } })
+    expect(shape.data.fieldErrors).toBeUndefined()
+  })
+
+  it('rejects guests before touching the database', async () => {
+    const ctx = { ...brokenDbContext(), user: null, session: null }
+    const error = await caughtFrom(createCaller(ctx).project.list())
+    expect(error.code).toBe('UNAUTHORIZED')
+    expect(formatError(error).message).toBe('Sign in first')
+  })
+})
