@@ -188,8 +188,9 @@ describe.runIf(databaseAvailable)('members', () => {
       const survivor = owners.find(o => o.user.id === last!.userId)!
       const more = [await signUp(db), await signUp(db)]
       for (const m of more) await survivor.caller.member.add({ projectId: project.id, username: m.user.username, role: 'OWNER' })
-      const all = [survivor, ...more]
-      await Promise.allSettled(all.map(o => survivor.caller.member.updateRole({ projectId: project.id, userId: o.user.id, role: 'ADMIN' })))
+      // Each owner steps down to admin at once.
+      const stepDown = await Promise.allSettled([survivor, ...more].map(o => o.caller.member.updateRole({ projectId: project.id, userId: o.user.id, role: 'ADMIN' })))
+      expect(stepDown.map(r => r.status).sort()).toEqual(['fulfilled', 'fulfilled', 'rejected'])
       expect(await db.prisma.projectMember.count({ where: { projectId: project.id, role: 'OWNER' } })).toBe(1)
     })
 
