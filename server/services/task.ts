@@ -90,10 +90,10 @@ export type TaskListItem = Prisma.TaskGetPayload<{ select: typeof taskListSelect
  * tasks appends an event in its transaction, so an unchanged seq means an unchanged list, on any
  * instance. Results are shared between requests: treat them as immutable.
  */
-const listCache = new Map<string, { seq: number, tasks: readonly TaskListItem[] }>()
+const listCache = new Map<string, { seq: number, tasks: TaskListItem[] }>()
 const LIST_CACHE_MAX = 200
 
-export async function listTasks(db: Db, userId: string, input: TaskListInput): Promise<readonly TaskListItem[]> {
+export async function listTasks(db: Db, userId: string, input: TaskListInput): Promise<TaskListItem[]> {
   const membership = await db.projectMember.findUnique({
     where: { projectId_userId: { projectId: input.projectId, userId } },
     select: { project: { select: { eventSeq: true } } },
