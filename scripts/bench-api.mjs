@@ -47,7 +47,9 @@ async function waitReady() {
     try {
       if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return
     }
-    catch {}
+    catch {
+      // not listening yet
+    }
     await new Promise(r => setTimeout(r, 200))
   }
   throw new Error('server did not start')
