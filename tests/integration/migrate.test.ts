@@ -1,10 +1,11 @@
-import { PGlite } from '@electric-sql/pglite'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { bootDatabase } from '../../server/utils/database'
 import type { Database } from '../../server/utils/db'
-import { migrate, readMigrationsFromDir, type Migration, type SqlRunner } from '../../server/utils/migrate'
+import { parseEnv } from '../../server/utils/env'
+import { readMigrationsFromDir, type Migration } from '../../server/utils/migrate'
 import { createTestDatabase, databaseAvailable, usingPostgres } from '../setup/testDb'
 
 interface MigrationRow {
@@ -67,34 +68,45 @@ describe.runIf(databaseAvailable)('migrations', () => {
   })
 
   // Independent of the database under test: run it once, in the PGlite project (a fresh PGlite takes seconds).
-  describe.runIf(!usingPostgres)('on a fresh in-memory database', () => {
-    let pg: PGlite
-    let runner: SqlRunner
-    beforeAll(async () => {
-      pg = await PGlite.create()
-      runner = { exec: sql => pg.exec(sql), query: async <T>(sql: string, params?: unknown[]) => (await pg.query<T>(sql, params)).rows }
-    })
-    afterAll(() => pg?.close())
-
+  describe.runIf(!usingPostgres)('on a fresh embedded database, as the server boots', () => {
+    let fresh: Database
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    const warn = vi.spyOn(console, 'error').mockImplementation(() => {})
     const toy: Migration[] = [
       { name: '0001_people', sql: 'CREATE TABLE people (id int primary key, name text not null);' },
       { name: '0002_pets', sql: 'CREATE TABLE pets (id int primary key, owner int references people(id));' },
     ]
+    const boot = (migrations: Migration[]) => bootDatabase({ env: parseEnv({ PGLITE_DIR: 'memory://', SEED_DEMO: 'false' }), loadMigrations: async () => migrations })
 
-    it('creates _prisma_migrations and records each applied migration', async () => {
-      expect(await migrate(runner, toy)).toEqual({ applied: ['0001_people', '0002_pets'], modified: [] })
-      const recorded = await runner.query<MigrationRow>('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at, migration_name')
+    beforeAll(async () => {
+      fresh = await boot(toy)
+    })
+    afterAll(async () => {
+      await fresh?.close()
+      log.mockRestore()
+      warn.mockRestore()
+    })
+
+    const freshRows = () => fresh.prisma.$queryRawUnsafe<MigrationRow[]>('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name')
+
+    it('creates _prisma_migrations, records each applied migration and says so in the log', async () => {
+      const recorded = await freshRows()
       expect(recorded.map(r => [r.migration_name, r.checksum, r.applied_steps_count])).toEqual(toy.map(m => [m.name, sha256(m.sql), 1]))
       expect(recorded.every(r => r.finished_at instanceof Date)).toBe(true)
-      await runner.exec('INSERT INTO people VALUES (1, \'Ana\'); INSERT INTO pets VALUES (1, 1);')
-      expect(await migrate(runner, toy)).toEqual({ applied: [], modified: [] })
+      expect(log.mock.calls.flat().join('\n')).toMatch(/applied migrations on embedded PGlite in memory:\/\/: 0001_people, 0002_pets/)
+      await fresh.prisma.$executeRawUnsafe('INSERT INTO people VALUES (1, \'Ana\')')
+      expect(await fresh.migrate(toy)).toEqual({ applied: [], modified: [] })
+    })
+
+    it('reports an edited migration instead of re-running it', async () => {
+      expect(await fresh.migrate([toy[0]!, { ...toy[1]!, sql: `${toy[1]!.sql} -- edited` }])).toEqual({ applied: [], modified: ['0002_pets'] })
     })
 
     it('refuses to start over a migration that failed earlier (no finished_at)', async () => {
-      await runner.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', ['00000000-0000-0000-0000-000000000003', sha256('x'), '0003_crashed'])
+      await fresh.prisma.$executeRawUnsafe('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', '00000000-0000-0000-0000-000000000003', sha256('x'), '0003_crashed')
       const next = { name: '0003_crashed', sql: 'CREATE TABLE crashed (id int);' }
-      await expect(migrate(runner, [...toy, next])).rejects.toThrow(/0003_crashed failed earlier and needs manual attention/)
-      expect((await runner.query<{ t: string | null }>('SELECT to_regclass(\'crashed\')::text AS t'))[0]!.t).toBeNull()
+      await expect(fresh.migrate([...toy, next])).rejects.toThrow(/0003_crashed failed earlier and needs manual attention/)
+      expect((await fresh.prisma.$queryRawUnsafe<{ t: string | null }[]>('SELECT to_regclass(\'crashed\')::text AS t'))[0]!.t).toBeNull()
     })
   })
 })

@@ -85,3 +85,21 @@ describe('errorFormatter', () => {
     expect(formatError(error).message).toBe('Sign in first')
   })
 })
+
+describe('response transformer', () => {
+  const { transformer } = appRouter._def._config
+
+  it('round-trips dates and other superjson types', () => {
+    const value = { at: new Date('2030-01-01T00:00:00Z'), tags: new Set(['a']), n: null }
+    const wire = JSON.parse(JSON.stringify(transformer.output.serialize(value)))
+    expect(transformer.output.deserialize(wire)).toEqual(value)
+    expect(transformer.input.deserialize(transformer.input.serialize(value))).toEqual(value)
+  })
+
+  it('serializes one shared result object once, and primitives directly', () => {
+    const list = [{ id: 't1', dueDate: new Date(0) }]
+    expect(transformer.output.serialize(list)).toBe(transformer.output.serialize(list))
+    expect(transformer.output.serialize([...list])).not.toBe(transformer.output.serialize(list))
+    expect(transformer.output.deserialize(transformer.output.serialize('plain'))).toBe('plain')
+  })
+})
