@@ -21,8 +21,18 @@ step('lint', bin('eslint'), ['.'])
 step('typecheck', bin('nuxt'), ['typecheck'])
 if (!process.env.SKIP_BUILD || !existsSync('.output/server/index.mjs')) step('build', bin('nuxt'), ['build'])
 
-const report = join(mkdtempSync(join(tmpdir(), 'tt-vitest-')), 'report.json')
-const vitest = spawnSync(bin('vitest'), ['run', '--coverage', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra], { stdio: 'inherit', env: process.env })
+// Reports go to a private temp folder, so a second vitest running in this checkout cannot collide.
+const out = mkdtempSync(join(tmpdir(), 'tt-vitest-'))
+const report = join(out, 'report.json')
+const vitest = spawnSync(bin('vitest'), [
+  'run',
+  '--coverage',
+  `--coverage.reportsDirectory=${join(out, 'coverage')}`,
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+], { stdio: 'inherit', env: process.env })
 if (existsSync(report)) {
   const r = JSON.parse(readFileSync(report, 'utf8'))
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
