@@ -52,14 +52,16 @@ export async function login(db: Db, input: LoginInput, ip: string): Promise<Sign
   if (ipWait > 0) {
     throw new DomainError('TOO_MANY_REQUESTS', `Too many sign-in attempts from your network. Try again in ${ipWait} s.`, { retryAfterSeconds: ipWait })
   }
-  const accountWait = loginLimits.account.take(input.login)
-  if (accountWait > 0) {
-    throw new DomainError('TOO_MANY_REQUESTS', `Too many sign-in attempts for this account. Try again in ${accountWait} s.`, { retryAfterSeconds: accountWait })
-  }
   const user = await db.user.findFirst({
     where: input.login.includes('@') ? { email: input.login } : { username: input.login },
     select: { ...sessionUserSelect, passwordHash: true },
   })
+  // Keyed by the account, not by what was typed: its email and its username share one budget.
+  const accountKey = user?.id ?? input.login
+  const accountWait = loginLimits.account.take(accountKey)
+  if (accountWait > 0) {
+    throw new DomainError('TOO_MANY_REQUESTS', `Too many sign-in attempts for this account. Try again in ${accountWait} s.`, { retryAfterSeconds: accountWait })
+  }
   if (!user) {
     dummyHash ??= hashPassword('not-a-real-password')
     await verify(await dummyHash, input.password)
@@ -68,7 +70,7 @@ export async function login(db: Db, input: LoginInput, ip: string): Promise<Sign
   if (!(await verify(user.passwordHash, input.password))) {
     throw new DomainError('UNAUTHORIZED', 'Wrong email, username or password')
   }
-  loginLimits.account.reset(input.login)
+  loginLimits.account.reset(accountKey)
   const { passwordHash: _, ...sessionUser } = user
   const token = generateToken()
   const session = await createSession(db, token, user.id)

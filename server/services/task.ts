@@ -109,7 +109,7 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
   if (input.assigneeId !== undefined) where.assigneeId = input.assigneeId
   if (input.label) where.labels = { has: input.label }
   if (input.search) {
-    const match = Number(input.search.replace(/^[a-z]+-/i, ''))
+    const match = Number(input.search.replace(/^[a-z][a-z0-9]*-/i, ''))
     where.OR = [
       { title: { contains: input.search, mode: 'insensitive' } },
       { description: { contains: input.search, mode: 'insensitive' } },

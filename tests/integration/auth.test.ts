@@ -129,7 +129,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       expect(unknown.code).toBe('UNAUTHORIZED')
       expect(unknown.message).toBe(wrong.message)
       expect(jar.get(SESSION_COOKIE)).toBeUndefined()
-      loginLimits.account.reset(alice.user.username)
+      loginLimits.account.reset(alice.user.id)
     })
 
     it('rotates: signing in with an old session cookie ends that session', async () => {
@@ -254,6 +254,17 @@ describe.runIf(databaseAvailable)('auth', () => {
 
       // Other accounts can still sign in from the same place.
       await expect((await callerFor(db, { ip: '198.51.100.99' })).auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toBeTruthy()
+    })
+
+    it('counts attempts by email and by username against the same account', async () => {
+      const dave = await signUp(db)
+      for (let i = 0; i < 5; i++) {
+        const login = i % 2 ? dave.user.email : dave.user.username
+        expect((await failure((await callerFor(db)).auth.login({ login, password: 'wrong-password' }))).code).toBe('UNAUTHORIZED')
+      }
+      for (const login of [dave.user.email, dave.user.username.toUpperCase()]) {
+        expect((await failure((await callerFor(db)).auth.login({ login, password: TEST_PASSWORD }))).code).toBe('TOO_MANY_REQUESTS')
+      }
     })
 
     it('a successful sign-in resets the account budget', async () => {

@@ -360,7 +360,23 @@ describe.runIf(databaseAvailable)('tasks', () => {
       expect(await list({ search: `${project.key}-${docs.number}` })).toEqual(['Write docs'])
       expect(await list({ search: `sm-${login.number}` })).toEqual(['Fix login redirect'])
       expect(await list({ search: 'nothing matches this' })).toEqual([])
+      expect(await list({ search: '#1' })).toEqual([])
       expect(await list({ search: '   ' })).toHaveLength(3)
+    })
+
+    it('finds a task by its reference when the project key contains digits', async () => {
+      const project = await owner.caller.project.create({ name: 'Mobile', key: 'APP2' })
+      await owner.caller.task.create(taskInput(project.id, { title: 'Splash screen' }))
+      const second = await owner.caller.task.create(taskInput(project.id, { title: 'Push notifications' }))
+      expect(titles(await owner.caller.task.list({ projectId: project.id, search: `APP2-${second.number}` }))).toEqual(['Push notifications'])
+      expect(titles(await owner.caller.task.list({ projectId: project.id, search: `app2-${second.number}` }))).toEqual(['Push notifications'])
+    })
+
+    it('a non-member cannot read a list another member just loaded', async () => {
+      const project = await freshProject()
+      await owner.caller.task.create(taskInput(project.id, { title: 'Secret' }))
+      expect(titles(await owner.caller.task.list({ projectId: project.id }))).toEqual(['Secret'])
+      expect((await failure(outsider.caller.task.list({ projectId: project.id }))).code).toBe('NOT_FOUND')
     })
   })
 })
