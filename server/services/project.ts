@@ -164,8 +164,8 @@ async function removeMembership(db: Db, actorId: string, projectId: string, user
     // Tasks stay; they lose an assignee who can no longer see them, as logged, versioned writes.
     const assigned = await tx.task.findMany({ where: { projectId, assigneeId: userId, deletedAt: null }, select: { id: true } })
     for (const task of assigned) {
-      await tx.task.update({ where: { id: task.id }, data: { assigneeId: null, version: { increment: 1 }, updatedById: actorId } })
-      await appendEvent(tx, { projectId, type: 'task.updated', actorId, entityType: 'task', entityId: task.id, data: { changes: { assigneeId: { from: userId, to: null } } } })
+      const { version } = await tx.task.update({ where: { id: task.id }, data: { assigneeId: null, version: { increment: 1 }, updatedById: actorId }, select: { version: true } })
+      await appendEvent(tx, { projectId, type: 'task.updated', actorId, entityType: 'task', entityId: task.id, data: { version, changes: { assigneeId: { from: userId, to: null } } } })
     }
     await appendEvent(tx, { projectId, type, actorId, entityType: 'member', entityId: userId, data: { userId, role: target.role } })
   })

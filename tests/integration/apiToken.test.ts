@@ -56,6 +56,12 @@ describe.runIf(databaseAvailable)('API tokens', () => {
 
     const row = await db.prisma.apiToken.findUniqueOrThrow({ where: { id } })
     expect(row.lastUsedAt).not.toBeNull()
+    // Written at most once a minute, however busy the token is.
+    await (await callerFor(db, { bearer: token })).auth.me()
+    expect((await db.prisma.apiToken.findUniqueOrThrow({ where: { id } })).lastUsedAt).toEqual(row.lastUsedAt)
+    await db.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date(Date.now() - 120_000) } })
+    await (await callerFor(db, { bearer: token })).auth.me()
+    expect((await db.prisma.apiToken.findUniqueOrThrow({ where: { id } })).lastUsedAt!.getTime()).toBeGreaterThan(Date.now() - 60_000)
   })
 
   it('rejects unknown, revoked and expired tokens on protected procedures', async () => {
