@@ -1,4 +1,6 @@
 import { TRPCError } from '@trpc/server'
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
+import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 import type { ZodError } from 'zod'
 import { registerInput } from '../../shared/schemas/auth'
@@ -101,5 +103,30 @@ describe('response transformer', () => {
     expect(transformer.output.serialize(list)).toBe(transformer.output.serialize(list))
     expect(transformer.output.serialize([...list])).not.toBe(transformer.output.serialize(list))
     expect(transformer.output.deserialize(transformer.output.serialize('plain'))).toBe('plain')
+  })
+})
+
+describe('over HTTP (fetch adapter, same router and formatter)', () => {
+  const handle = (req: Request, ctx: Context) => fetchRequestHandler({ endpoint: '/api/trpc', req, router: appRouter, createContext: () => ctx })
+
+  it('answers an unexpected failure with 500, a generic message and no stack or internals', async () => {
+    const res = await handle(new Request('http://localhost/api/trpc/project.list'), brokenDbContext())
+    expect(res.status).toBe(500)
+    const text = await res.text()
+    expect(text).not.toMatch(/ECONNREFUSED|\/srv\/app|stack|at Object\./)
+    const { error } = JSON.parse(text) as { error: { json: { message: string, data: Record<string, unknown> } } }
+    expect(error.json.message).toBe('Something went wrong on our side. Please try again.')
+    expect(error.json.data).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 })
+    expect(error.json.data.stack).toBeUndefined()
+  })
+
+  it('answers invalid input with 400 and per-field messages', async () => {
+    const body = JSON.stringify(superjson.serialize({ email: 'x', username: 'good_name', name: 'N', password: 'correct-horse-battery' }))
+    const res = await handle(new Request('http://localhost/api/trpc/auth.register', { method: 'POST', body, headers: { 'content-type': 'application/json' } }), { ...brokenDbContext(), user: null, session: null })
+    expect(res.status).toBe(400)
+    const { error } = await res.json() as { error: { json: { message: string, data: { fieldErrors: Record<string, string[]>, stack?: string } } } }
+    expect(error.json.message).toBe('Invalid input')
+    expect(error.json.data.fieldErrors).toEqual({ email: ['Enter a valid email address'] })
+    expect(error.json.data.stack).toBeUndefined()
   })
 })
