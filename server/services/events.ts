@@ -14,6 +14,15 @@ export interface AppendEventInput {
 }
 
 /**
+ * Takes the project's row lock for the rest of the transaction. Writes in a project take it first,
+ * so they serialize in one order (no deadlocks) and a card's place is computed on the current column:
+ * two cards dropped into a column at once would otherwise get the same position.
+ */
+export async function lockProject(tx: DbTx, projectId: string) {
+  await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR UPDATE`
+}
+
+/**
  * Appends to the project's event log inside the caller's transaction. Incrementing the project's
  * counter row takes its row lock, so concurrent writers in one project get seq n, n+1, … with no gaps.
  */

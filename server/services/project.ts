@@ -4,7 +4,7 @@ import type { Db } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields } from './events'
+import { appendEvent, diffFields, lockProject } from './events'
 
 const projectSelect = {
   id: true,
@@ -122,14 +122,14 @@ export async function addMember(db: Db, actorId: string, input: MemberAddInput) 
   })
 }
 
+/** Callers hold the project lock (lockProject): otherwise two owners leaving at once both see two owners. */
 async function countOwners(tx: Parameters<Parameters<Db['$transaction']>[0]>[0], projectId: string) {
-  // Under the project's row lock: otherwise two owners leaving (or demoted) at once both see two owners.
-  await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR UPDATE`
   return tx.projectMember.count({ where: { projectId, role: 'OWNER' } })
 }
 
 export async function updateMemberRole(db: Db, actorId: string, input: { projectId: string, userId: string, role: Role }) {
   return db.$transaction(async (tx) => {
+    await lockProject(tx, input.projectId)
     const actorRole = await requireRole(tx, input.projectId, actorId, managerRoles)
     const target = await tx.projectMember.findUnique({ where: { projectId_userId: { projectId: input.projectId, userId: input.userId } } })
     if (!target) throw notFound('Member', input.userId)
@@ -155,6 +155,7 @@ export async function updateMemberRole(db: Db, actorId: string, input: { project
 
 async function removeMembership(db: Db, actorId: string, projectId: string, userId: string, type: 'member.removed' | 'member.left') {
   return db.$transaction(async (tx) => {
+    await lockProject(tx, projectId)
     const target = await tx.projectMember.findUnique({ where: { projectId_userId: { projectId, userId } } })
     if (!target) throw notFound('Member', userId)
     if (target.role === 'OWNER' && (await countOwners(tx, projectId)) === 1) {

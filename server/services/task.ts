@@ -6,7 +6,7 @@ import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields } from './events'
+import { appendEvent, diffFields, lockProject } from './events'
 
 export const taskSelect = {
   id: true,
@@ -178,6 +178,7 @@ function toEventTask(task: TaskDto) {
 export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
   return db.$transaction(async (tx) => {
     const task = await loadTask(tx, userId, input.id, writerRoles)
+    await lockProject(tx, task.projectId)
     if (task.version !== input.baseVersion) {
       throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else (version ${task.version}, you edited ${input.baseVersion})`, { current: task })
     }
@@ -209,6 +210,7 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
 export async function moveTask(db: Db, userId: string, input: Required<TaskMoveInput>) {
   return db.$transaction(async (tx) => {
     const task = await loadTask(tx, userId, input.id, writerRoles)
+    await lockProject(tx, task.projectId)
     const column = (await tx.task.findMany({
       where: { projectId: task.projectId, status: input.status, deletedAt: null, id: { not: task.id } },
       select: { id: true, position: true, status: true },
@@ -258,6 +260,7 @@ export function keyBetween(lower: string | null, upper: string | null): string {
 export async function deleteTask(db: Db, userId: string, id: string) {
   return db.$transaction(async (tx) => {
     const task = await loadTask(tx, userId, id, writerRoles)
+    await lockProject(tx, task.projectId)
     await tx.task.update({ where: { id }, data: { deletedAt: new Date(), version: { increment: 1 }, updatedById: userId } })
     await appendEvent(tx, {
       projectId: task.projectId,
@@ -289,6 +292,7 @@ export async function listComments(db: Db, userId: string, taskId: string) {
 export async function createComment(db: Db, userId: string, input: CommentCreateInput) {
   return db.$transaction(async (tx) => {
     const task = await loadTask(tx, userId, input.taskId, writerRoles)
+    await lockProject(tx, task.projectId)
     const comment = await tx.comment.create({
       data: { id: newId(), taskId: task.id, authorId: userId, body: input.body },
       select: commentSelect,

@@ -338,6 +338,19 @@ describe.runIf(databaseAvailable)('tasks', () => {
     })
   })
 
+  it('cards dropped into one column at the same time get distinct places, so later drops land where aimed', async () => {
+    const project = await freshProject()
+    const cards = []
+    for (const title of ['A', 'B', 'C', 'D', 'E']) cards.push(await owner.caller.task.create(taskInput(project.id, { title })))
+    await Promise.all(cards.slice(0, 4).map((c, i) => (i % 2 ? owner : member).caller.task.move({ id: c.id, status: 'DONE' })))
+    const done = await owner.caller.task.list({ projectId: project.id, status: ['DONE'] })
+    expect(new Set(done.map(t => t.position)).size).toBe(4)
+    // Drop E right after the first card in the column: it must land second.
+    await owner.caller.task.move({ id: cards[4]!.id, status: 'DONE', afterId: done[0]!.id })
+    const after = await owner.caller.task.list({ projectId: project.id, status: ['DONE'] })
+    expect(after.map(t => t.id)).toEqual([done[0]!.id, cards[4]!.id, ...done.slice(1).map(t => t.id)])
+  })
+
   describe('list filters', () => {
     it('filters by status, assignee (including unassigned), label and search text or number', async () => {
       const project = await freshProject('Search Me')
