@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server'
 import superjson from 'superjson'
-import { z, ZodError } from 'zod'
+import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
 import type { Context } from './context'
 
@@ -25,14 +25,25 @@ const transformer = {
   },
 }
 
+/** Zod issues by dotted path (`patch.title`), so forms can point at nested fields too. */
+function fieldIssues(error: ZodError) {
+  const fieldErrors: Record<string, string[]> = {}
+  const formErrors: string[] = []
+  for (const issue of error.issues) {
+    if (issue.path.length === 0) formErrors.push(issue.message)
+    else (fieldErrors[issue.path.join('.')] ??= []).push(issue.message)
+  }
+  return { fieldErrors, formErrors }
+}
+
 const t = initTRPC.context<Context>().create({
   transformer,
   // Without this, production responses would carry stack traces.
   isDev: Boolean(import.meta.dev),
   errorFormatter({ shape, error }) {
-    const zod = error.cause instanceof ZodError ? z.flattenError(error.cause) : null
+    const zod = error.cause instanceof ZodError ? fieldIssues(error.cause) : null
     const domain = error.cause instanceof DomainError ? error.cause : null
-    const fieldErrors: Record<string, string[]> = { ...(zod?.fieldErrors as Record<string, string[]> | undefined) }
+    const fieldErrors: Record<string, string[]> = { ...zod?.fieldErrors }
     if (domain?.details.field) fieldErrors[domain.details.field] = [domain.message]
     const { field: _, ...details } = domain?.details ?? {}
     const internal = error.code === 'INTERNAL_SERVER_ERROR' && !import.meta.dev

@@ -3,6 +3,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
 import superjson from 'superjson'
 import { describe, expect, it } from 'vitest'
 import type { ZodError } from 'zod'
+import { taskUpdateInput } from '../../shared/schemas/task'
 import { registerInput } from '../../shared/schemas/auth'
 import { DomainError } from '../../server/services/errors'
 import type { Context } from '../../server/trpc/context'
@@ -63,6 +64,13 @@ describe('errorFormatter', () => {
     expect(shape.message).toBe('Invalid input')
     expect(shape.data.fieldErrors).toEqual({ email: ['Enter a valid email address'], password: ['At least 10 characters'] })
     expect(shape.data.formErrors).toBeUndefined()
+  })
+
+  it('names nested fields by their dotted path', () => {
+    const parsed = taskUpdateInput.safeParse({ id: 't1', baseVersion: 1, patch: { title: '', labels: ['x'.repeat(40)] } })
+    expect(parsed.success).toBe(false)
+    const shape = formatError(new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error as ZodError }))
+    expect(shape.data.fieldErrors).toEqual({ 'patch.title': ['Required'], 'patch.labels.0': ['Labels are at most 32 characters'] })
   })
 
   it('keeps domain messages and points a domain error with a field at that field', () => {
