@@ -25,13 +25,16 @@ const transformer = {
   },
 }
 
-/** Zod issues by dotted path (`patch.title`), so forms can point at nested fields too. */
+/**
+ * Zod issues by dotted path of object keys (`patch.title`), so forms can point at nested fields too;
+ * array indices are left out (`labels`, not `labels.0`): a form has one field for the whole list.
+ */
 function fieldIssues(error: ZodError) {
   const fieldErrors: Record<string, string[]> = {}
   const formErrors: string[] = []
   for (const issue of error.issues) {
     if (issue.path.length === 0) formErrors.push(issue.message)
-    else (fieldErrors[issue.path.join('.')] ??= []).push(issue.message)
+    else (fieldErrors[issue.path.filter(k => typeof k !== 'number').join('.')] ??= []).push(issue.message)
   }
   return { fieldErrors, formErrors }
 }

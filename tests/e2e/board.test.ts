@@ -50,7 +50,9 @@ describe.skipIf(!hasChromium)('board in the browser', () => {
     await page.getByRole('button', { name: 'Create account' }).click()
     await page.waitForURL(url => url.pathname === '/')
 
-    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Launch plan')
+    // The URL changes before the new page has replaced the register form (which also has a Name
+    // field), so address the field inside the home page's "New project" section.
+    await page.getByRole('region', { name: 'New project' }).getByRole('textbox', { name: 'Name', exact: true }).fill('Launch plan')
     await page.getByRole('button', { name: 'Create project' }).click()
     await page.waitForURL(/\/projects\/[^/?]+$/)
 

@@ -70,7 +70,7 @@ describe('errorFormatter', () => {
     const parsed = taskUpdateInput.safeParse({ id: 't1', baseVersion: 1, patch: { title: '', labels: ['x'.repeat(40)] } })
     expect(parsed.success).toBe(false)
     const shape = formatError(new TRPCError({ code: 'BAD_REQUEST', cause: parsed.error as ZodError }))
-    expect(shape.data.fieldErrors).toEqual({ 'patch.title': ['Required'], 'patch.labels.0': ['Labels are at most 32 characters'] })
+    expect(shape.data.fieldErrors).toEqual({ 'patch.title': ['Required'], 'patch.labels': ['Labels are at most 32 characters'] })
   })
 
   it('keeps domain messages and points a domain error with a field at that field', () => {
