@@ -3,6 +3,9 @@ import type { Task } from '~/utils/api'
 import { comparePositions, keyBetween } from '~/utils/board'
 
 /** What applyMove changed, so a failed save can put the card back. */
+const PENDING_PREFIX = 'pending:'
+export const isPending = (task: Pick<Task, 'id'>) => task.id.startsWith(PENDING_PREFIX)
+
 export interface MoveSnapshot {
   id: string
   before: Task
@@ -38,6 +41,29 @@ export const useBoardStore = defineStore('board', () => {
     if (projectId.value && task.projectId !== projectId.value) return
     if (!byId.value[task.id]) ids.value.push(task.id)
     byId.value[task.id] = task
+  }
+
+  let pendingCount = 0
+  /** A placeholder card for a task the server has not confirmed yet (`isPending(task)`). */
+  function addPending(project: string, status: TaskStatus, title: string): Task {
+    const last = columns.value[status].at(-1)
+    const task: Task = {
+      id: `${PENDING_PREFIX}${++pendingCount}`,
+      projectId: project,
+      number: 0,
+      title,
+      status,
+      priority: 'NONE',
+      assigneeId: null,
+      assignee: null,
+      dueDate: null,
+      labels: [],
+      position: keyBetween(last?.position ?? null, null),
+      version: 0,
+      updatedAt: new Date(),
+    }
+    upsert(task)
+    return task
   }
 
   function remove(id: string) {
@@ -80,5 +106,5 @@ export const useBoardStore = defineStore('board', () => {
     byId.value[snapshot.id] = untouched ? saved : { ...current, version: Math.max(current.version, saved.version) }
   }
 
-  return { projectId, byId, ids, tasks, columns, column, setTasks, upsert, remove, applyMove, confirmMove, rollback }
+  return { projectId, byId, ids, tasks, columns, column, setTasks, upsert, addPending, remove, applyMove, confirmMove, rollback }
 })

@@ -60,7 +60,8 @@ describe.skipIf(!hasChromium)('board in the browser', () => {
     const done = page.getByRole('list', { name: 'Done' })
     await page.getByRole('textbox', { name: 'New task in To do' }).fill('Write the launch post')
     await page.getByRole('textbox', { name: 'New task in To do' }).press('Enter')
-    const card = todo.getByRole('listitem', { name: /Write the launch post/ })
+    // The card shows at once as pending ("(saving)", not draggable); wait for the saved one.
+    const card = todo.getByRole('listitem', { name: /-\d+ Write the launch post$/ })
     await card.waitFor()
 
     const moveSaved = page.waitForResponse(res => res.url().includes('task.move') && res.request().method() === 'POST')

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { readBody } from 'h3'
 import { useBoard } from '~/composables/useBoard'
 import { useToast } from '~/composables/useToast'
-import { useBoardStore } from '~/stores/board'
+import { isPending, useBoardStore } from '~/stores/board'
 import type { Task } from '~/utils/api'
 
 function task(id: string, position: string, status: Task['status'] = 'TODO'): Task {
@@ -64,5 +64,55 @@ describe('useBoard().moveTask', () => {
     expect(toasts).toHaveLength(1)
     expect(toasts[0]).toMatchObject({ kind: 'error' })
     expect(toasts[0]!.message).toContain('cannot change task a')
+  })
+})
+
+let createReply: (input: { title: string, status: string }) => unknown
+/** The endpoint holds its answer until the test opens the gate, whichever comes first. */
+let releaseCreate: () => void = () => {}
+let gate: Promise<void> = Promise.resolve()
+
+registerEndpoint('/api/trpc/task.create', {
+  method: 'POST',
+  handler: async (event) => {
+    const body = await readBody<Record<string, { json: { title: string, status: string } }>>(event)
+    await gate
+    return [createReply(body['0']!.json)]
+  },
+})
+
+describe('useBoard().createTask', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia())
+    gate = new Promise<void>((resolve) => {
+      releaseCreate = resolve
+    })
+  })
+
+  it('shows a pending card at the end of the column until the server answers', async () => {
+    const board = useBoardStore()
+    board.setTasks('p1', [task('a', 'a0')])
+    createReply = input => ({ result: { data: superjson.serialize({ ...task('new', 'a1'), title: input.title, number: 7 }) } })
+
+    const saving = useBoard('p1').createTask('TODO', 'Ship it')
+    expect(board.columns.TODO.map(t => t.title)).toEqual(['Task a', 'Ship it'])
+    expect(isPending(board.columns.TODO[1]!)).toBe(true)
+
+    releaseCreate()
+    await saving
+    expect(board.columns.TODO.map(t => t.id)).toEqual(['a', 'new'])
+    expect(board.byId.new).toMatchObject({ title: 'Ship it', number: 7 })
+  })
+
+  it('removes the pending card when the server refuses', async () => {
+    const board = useBoardStore()
+    board.setTasks('p1', [task('a', 'a0')])
+    createReply = () => ({ error: superjson.serialize({ message: 'Your role (VIEWER) cannot do this', code: -32003, data: { code: 'FORBIDDEN', httpStatus: 403 } }) })
+
+    const saving = useBoard('p1').createTask('TODO', 'Nope')
+    expect(board.columns.TODO).toHaveLength(2)
+    releaseCreate()
+    await expect(saving).rejects.toThrow(/cannot do this/)
+    expect(board.columns.TODO.map(t => t.id)).toEqual(['a'])
   })
 })
