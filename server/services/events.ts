@@ -1,6 +1,9 @@
+import type { ProjectEvent } from '../../shared/events'
 import type { Prisma } from '../generated/prisma/client'
-import type { DbTx } from '../utils/db'
+import { useEventBus } from '../realtime/bus'
+import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
+import { logger } from '../utils/logger'
 
 export type FieldChanges = Record<string, { from: unknown, to: unknown }>
 
@@ -22,9 +25,64 @@ export async function lockProject(tx: DbTx, projectId: string) {
   await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR UPDATE`
 }
 
+export const projectEventSelect = {
+  id: true,
+  projectId: true,
+  seq: true,
+  type: true,
+  actorId: true,
+  entityType: true,
+  entityId: true,
+  data: true,
+  createdAt: true,
+} as const satisfies Prisma.ProjectEventSelect
+
+type EventRow = Prisma.ProjectEventGetPayload<{ select: typeof projectEventSelect }>
+
+/** A log row as clients receive it (the column types are wider than what appendEvent writes). */
+export function toProjectEvent(row: EventRow): ProjectEvent {
+  return { ...row, entityType: row.entityType as ProjectEvent['entityType'], data: row.data as ProjectEvent['data'] }
+}
+
+/** Events appended by each open `transaction()`, keyed by its transaction client. */
+const pendingEvents = new WeakMap<DbTx, ProjectEvent[]>()
+
+/**
+ * `db.$transaction(fn)` that publishes the events `fn` appended on the bus once the transaction has
+ * committed (never for one that rolled back). Publishing is deferred to a later tick, so the caller's
+ * answer never waits for delivery to subscribers.
+ */
+export async function transaction<T>(db: Db, fn: (tx: DbTx) => Promise<T>): Promise<T> {
+  let appended: ProjectEvent[] = []
+  const result = await db.$transaction(async (tx) => {
+    // A retried callback starts over: only the events of the attempt that commits count.
+    appended = []
+    pendingEvents.set(tx, appended)
+    return fn(tx)
+  })
+  if (appended.length) publishLater(appended)
+  return result
+}
+
+function publishLater(events: ProjectEvent[]) {
+  setImmediate(() => {
+    const bus = useEventBus()
+    for (const event of events) {
+      try {
+        bus.publish(event)
+      }
+      catch (error) {
+        // Subscribers heal a lost event from the log; the write itself succeeded.
+        logger.error('publishing an event failed', { projectId: event.projectId, seq: event.seq, message: (error as Error).message })
+      }
+    }
+  })
+}
+
 /**
  * Appends to the project's event log inside the caller's transaction. Incrementing the project's
  * counter row takes its row lock, so concurrent writers in one project get seq n, n+1, … with no gaps.
+ * Inside `transaction()`, the event is published after commit.
  */
 export async function appendEvent(tx: DbTx, input: AppendEventInput) {
   const { eventSeq } = await tx.project.update({
@@ -32,10 +90,26 @@ export async function appendEvent(tx: DbTx, input: AppendEventInput) {
     data: { eventSeq: { increment: 1 } },
     select: { eventSeq: true },
   })
-  return tx.projectEvent.create({
+  const row = await tx.projectEvent.create({
     data: { id: newId(), seq: eventSeq, ...input },
-    select: { id: true, projectId: true, seq: true, type: true, actorId: true, entityType: true, entityId: true, data: true, createdAt: true },
+    select: projectEventSelect,
   })
+  const event = toProjectEvent(row)
+  const pending = pendingEvents.get(tx)
+  if (pending) pending.push(event)
+  else logger.warn('appendEvent outside transaction(): the event is logged but not published', { projectId: input.projectId, type: input.type })
+  return event
+}
+
+/** Logged events of a project with `after < seq < before` (before = unbounded when null), oldest first. */
+export async function readEvents(db: DbTx, projectId: string, after: number, before: number | null, limit = 500): Promise<ProjectEvent[]> {
+  const rows = await db.projectEvent.findMany({
+    where: { projectId, seq: before === null ? { gt: after } : { gt: after, lt: before } },
+    orderBy: { seq: 'asc' },
+    take: limit,
+    select: projectEventSelect,
+  })
+  return rows.map(toProjectEvent)
 }
 
 /** Only the fields whose value really changes, with old and new values (dates compared by time). */

@@ -1,10 +1,10 @@
 import { managerRoles, type Role } from '../../shared/schemas/common'
 import type { MemberAddInput, ProjectCreateInput, ProjectUpdateInput } from '../../shared/schemas/project'
-import type { Db } from '../utils/db'
+import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, lockProject } from './events'
+import { appendEvent, diffFields, lockProject, transaction } from './events'
 
 const projectSelect = {
   id: true,
@@ -51,7 +51,7 @@ export async function getProject(db: Db, userId: string, id: string) {
 
 export async function createProject(db: Db, userId: string, input: ProjectCreateInput) {
   const id = newId()
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const project = await tx.project.create({
       data: {
         id,
@@ -75,7 +75,7 @@ export async function createProject(db: Db, userId: string, input: ProjectCreate
 }
 
 export async function updateProject(db: Db, userId: string, input: ProjectUpdateInput) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const role = await requireRole(tx, input.id, userId, managerRoles)
     const before = await tx.project.findUniqueOrThrow({ where: { id: input.id }, select: projectSelect })
     const { id, ...patch } = input
@@ -102,7 +102,7 @@ export async function listMembers(db: Db, userId: string, projectId: string) {
 }
 
 export async function addMember(db: Db, actorId: string, input: MemberAddInput) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const actorRole = await requireRole(tx, input.projectId, actorId, managerRoles)
     if (input.role === 'OWNER' && actorRole !== 'OWNER') throw new DomainError('FORBIDDEN', 'Only an owner can add another owner')
     const user = await tx.user.findUnique({ where: { username: input.username }, select: memberUserSelect })
@@ -123,12 +123,12 @@ export async function addMember(db: Db, actorId: string, input: MemberAddInput) 
 }
 
 /** Callers hold the project lock (lockProject): otherwise two owners leaving at once both see two owners. */
-async function countOwners(tx: Parameters<Parameters<Db['$transaction']>[0]>[0], projectId: string) {
+async function countOwners(tx: DbTx, projectId: string) {
   return tx.projectMember.count({ where: { projectId, role: 'OWNER' } })
 }
 
 export async function updateMemberRole(db: Db, actorId: string, input: { projectId: string, userId: string, role: Role }) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await lockProject(tx, input.projectId)
     const actorRole = await requireRole(tx, input.projectId, actorId, managerRoles)
     const target = await tx.projectMember.findUnique({ where: { projectId_userId: { projectId: input.projectId, userId: input.userId } } })
@@ -154,7 +154,7 @@ export async function updateMemberRole(db: Db, actorId: string, input: { project
 }
 
 async function removeMembership(db: Db, actorId: string, projectId: string, userId: string, type: 'member.removed' | 'member.left') {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await lockProject(tx, projectId)
     const target = await tx.projectMember.findUnique({ where: { projectId_userId: { projectId, userId } } })
     if (!target) throw notFound('Member', userId)

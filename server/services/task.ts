@@ -6,7 +6,7 @@ import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, lockProject } from './events'
+import { appendEvent, diffFields, lockProject, transaction } from './events'
 
 export const taskSelect = {
   id: true,
@@ -139,7 +139,7 @@ export async function createTask(db: Db, userId: string, input: {
   dueDate: Date | null
   labels: string[]
 }) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await requireRole(tx, input.projectId, userId, writerRoles)
     await assertAssignable(tx, input.projectId, input.assigneeId)
     const { taskCounter } = await tx.project.update({
@@ -176,7 +176,7 @@ function toEventTask(task: TaskDto) {
 }
 
 export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const task = await loadTask(tx, userId, input.id, writerRoles)
     await lockProject(tx, task.projectId)
     if (task.version !== input.baseVersion) {
@@ -208,7 +208,7 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
  * Neighbours are resolved on the server's current column, so two concurrent moves both land.
  */
 export async function moveTask(db: Db, userId: string, input: Required<TaskMoveInput>) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const task = await loadTask(tx, userId, input.id, writerRoles)
     await lockProject(tx, task.projectId)
     const column = (await tx.task.findMany({
@@ -258,7 +258,7 @@ export function keyBetween(lower: string | null, upper: string | null): string {
 }
 
 export async function deleteTask(db: Db, userId: string, id: string) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const task = await loadTask(tx, userId, id, writerRoles)
     await lockProject(tx, task.projectId)
     await tx.task.update({ where: { id }, data: { deletedAt: new Date(), version: { increment: 1 }, updatedById: userId } })
@@ -290,7 +290,7 @@ export async function listComments(db: Db, userId: string, taskId: string) {
 }
 
 export async function createComment(db: Db, userId: string, input: CommentCreateInput) {
-  return db.$transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const task = await loadTask(tx, userId, input.taskId, writerRoles)
     await lockProject(tx, task.projectId)
     const comment = await tx.comment.create({

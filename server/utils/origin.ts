@@ -16,3 +16,21 @@ export function isForeignOrigin(event: H3Event, allowedOrigins: string[]): boole
     return true
   }
 }
+
+/**
+ * Cross-site WebSocket hijacking guard for the upgrade (a GET, which isForeignOrigin lets through):
+ * browsers always send Origin on an upgrade, and a page of another site must not ride on our session
+ * cookie. Same host or an allowed origin passes; clients without Origin (services, tests) are not
+ * browsers and pass (they still need a token or cookie).
+ */
+export function isAllowedUpgradeOrigin(headers: Headers, allowedOrigins: string[]): boolean {
+  const origin = headers.get('origin')
+  if (!origin) return true
+  if (allowedOrigins.includes(origin.replace(/\/$/, ''))) return true
+  try {
+    return new URL(origin).host === headers.get('host')
+  }
+  catch {
+    return false
+  }
+}

@@ -41,3 +41,12 @@ export const memberUpdateRoleInput = z.object({
 export type MemberUpdateRoleInput = z.infer<typeof memberUpdateRoleInput>
 
 export const memberRemoveInput = z.object({ projectId: idSchema, userId: idSchema })
+
+/** A `tracked` id of project.onEvent: the seq of the last event the client has. */
+export const eventSeqIdSchema = z.string().regex(/^\d{1,15}$/, 'An event id is the decimal seq of an event')
+
+export const projectOnEventInput = z.object({
+  projectId: idSchema,
+  lastEventId: eventSeqIdSchema.nullish(),
+})
+export type ProjectOnEventInput = z.infer<typeof projectOnEventInput>

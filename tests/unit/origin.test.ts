@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, eventHandler, toNodeListener } from 'h3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isForeignOrigin } from '../../server/utils/origin'
+import { isAllowedUpgradeOrigin, isForeignOrigin } from '../../server/utils/origin'
 
 // A real h3 server, so the guard sees the headers exactly as Nitro hands them over.
 describe('isForeignOrigin', () => {
@@ -32,5 +32,22 @@ describe('isForeignOrigin', () => {
     expect(await check('POST', 'https://app.example.com')).toBe(false)
     expect(await check('POST')).toBe(false)
     expect(await check('GET', 'https://evil.example')).toBe(false)
+  })
+})
+
+describe('isAllowedUpgradeOrigin (WebSocket upgrade)', () => {
+  const allowed = ['https://app.example.com']
+  const upgrade = (headers: Record<string, string>) => isAllowedUpgradeOrigin(new Headers({ host: 'tasks.internal:3000', ...headers }), allowed)
+
+  it('refuses another site, and an Origin that is not a URL', () => {
+    expect(upgrade({ origin: 'https://evil.example' })).toBe(false)
+    expect(upgrade({ origin: 'https://app.example.com.evil.example' })).toBe(false)
+    expect(upgrade({ origin: 'null' })).toBe(false)
+  })
+
+  it('accepts an allowed origin, the same host, and clients that send no Origin', () => {
+    expect(upgrade({ origin: 'https://app.example.com' })).toBe(true)
+    expect(upgrade({ origin: 'http://tasks.internal:3000' })).toBe(true)
+    expect(upgrade({})).toBe(true)
   })
 })

@@ -1,0 +1,148 @@
+import { tracked, type TrackedEnvelope } from '@trpc/server'
+import { membershipEndingEvents, type ProjectEvent } from '../../shared/events'
+import { requireRole } from '../services/access'
+import { DomainError } from '../services/errors'
+import { readEvents } from '../services/events'
+import type { Db } from '../utils/db'
+import { freezeEvent, useEventBus, type EventBus } from './bus'
+
+/** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
+const MAX_QUEUED = 5_000
+const BACKFILL_BATCH = 500
+
+/**
+ * The smallest queue that turns bus callbacks into something a generator can await: no per-event
+ * promises, one waiter at most. It overflows instead of growing without bound.
+ */
+class LiveQueue {
+  private items: ProjectEvent[] = []
+  private wake: (() => void) | null = null
+  overflowed = false
+
+  push(event: ProjectEvent) {
+    if (this.items.length >= MAX_QUEUED) {
+      this.items = []
+      this.overflowed = true
+    }
+    else {
+      this.items.push(event)
+    }
+    this.notify()
+  }
+
+  notify() {
+    const wake = this.wake
+    this.wake = null
+    wake?.()
+  }
+
+  /** Everything queued so far (empty only when woken by abort or overflow). */
+  async take(signal: AbortSignal | undefined): Promise<ProjectEvent[]> {
+    if (!this.items.length && !this.overflowed && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+    }
+    const items = this.items
+    this.items = []
+    return items
+  }
+}
+
+export interface ProjectStreamInput {
+  projectId: string
+  /** the last seq the client has (a `tracked` id); absent or null = only what happens from now */
+  lastEventId?: string | null
+}
+
+function parseSeq(lastEventId: string): number {
+  if (!/^\d{1,15}$/.test(lastEventId)) throw new DomainError('BAD_REQUEST', `lastEventId ${lastEventId} is not an event seq`)
+  return Number(lastEventId)
+}
+
+/**
+ * Opens a member's stream of a project's events: gap-free, in seq order, as
+ * `tracked(String(seq), event)`. Rejects a non-member with NOT_FOUND before anything is streamed, so
+ * the error reaches the client as the subscription's answer.
+ *
+ * Subscribes to the bus before checking membership and reading the log, so nothing committed in
+ * between is missed; events seen twice (log and bus) are dropped by seq; a live event that skips ahead
+ * first has the missing range read from the log (the bus may lose messages, the log never does).
+ * The stream ends when `signal` aborts, or after yielding the event that removes the subscriber from
+ * the project (member.removed / member.left about them).
+ */
+export async function openProjectEventStream(
+  db: Db,
+  userId: string,
+  input: ProjectStreamInput,
+  signal: AbortSignal | undefined,
+  bus: EventBus = useEventBus(),
+): Promise<AsyncGenerator<TrackedEnvelope<ProjectEvent>, void, unknown>> {
+  const { projectId } = input
+  const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
+
+  const queue = new LiveQueue()
+  const unsubscribe = bus.subscribe(projectId, event => queue.push(event))
+  // A stream that is aborted before its first read never runs its `finally`: release here too.
+  const release = () => {
+    unsubscribe()
+    queue.notify()
+  }
+  signal?.addEventListener('abort', release, { once: true })
+  let start: number
+  try {
+    await requireRole(db, projectId, userId)
+    start = resumeFrom ?? (await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })).eventSeq
+  }
+  catch (error) {
+    signal?.removeEventListener('abort', release)
+    unsubscribe()
+    throw error
+  }
+
+  async function* stream() {
+    let last = start
+    let ended = false
+    const emit = (event: ProjectEvent) => {
+      last = event.seq
+      if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === userId) ended = true
+      return tracked(String(event.seq), event)
+    }
+    /** Everything in the log after `last` and before `before` (null: up to the newest). */
+    async function* fromLog(before: number | null) {
+      for (;;) {
+        const batch = await readEvents(db, projectId, last, before, BACKFILL_BATCH)
+        for (const event of batch) {
+          if (signal?.aborted) return
+          yield emit(freezeEvent(event))
+          if (ended) return
+        }
+        if (batch.length < BACKFILL_BATCH) return
+      }
+    }
+
+    try {
+      if (resumeFrom !== null) yield* fromLog(null)
+      while (!ended && !signal?.aborted) {
+        const live = await queue.take(signal)
+        if (queue.overflowed) {
+          queue.overflowed = false
+          yield* fromLog(null)
+          continue
+        }
+        for (const event of live) {
+          if (ended || signal?.aborted) break
+          if (event.seq <= last) continue
+          if (event.seq > last + 1) yield* fromLog(event.seq)
+          if (ended || signal?.aborted) break
+          yield emit(event)
+        }
+      }
+    }
+    finally {
+      signal?.removeEventListener('abort', release)
+      unsubscribe()
+    }
+  }
+  return stream()
+}
