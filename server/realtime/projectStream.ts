@@ -92,7 +92,12 @@ export async function openProjectEventStream(
   let start: number
   try {
     await requireRole(db, projectId, userId)
-    start = resumeFrom ?? (await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })).eventSeq
+    const { eventSeq } = await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })
+    // An id from the future (a restored database, another deployment) would wait silently forever.
+    if (resumeFrom !== null && resumeFrom > eventSeq) {
+      throw new DomainError('BAD_REQUEST', `lastEventId ${resumeFrom} is ahead of project ${projectId}, which is at ${eventSeq}: reload the project`)
+    }
+    start = resumeFrom ?? eventSeq
   }
   catch (error) {
     signal?.removeEventListener('abort', release)

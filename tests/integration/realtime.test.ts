@@ -128,9 +128,13 @@ describe.runIf(databaseAvailable)('project.onEvent', () => {
     expect(bus.listenerCount(project.id)).toBe(0)
   })
 
-  it('rejects a lastEventId that is not a seq', async () => {
+  it('rejects a lastEventId that is not a seq, or one ahead of the log', async () => {
     const { owner, project } = await projectWithTeam(db)
     expect((await failure(subscribe(owner, { projectId: project.id, lastEventId: 'abc' }))).code).toBe('BAD_REQUEST')
+    const ahead = await failure(subscribe(owner, { projectId: project.id, lastEventId: String((await currentSeq(project.id)) + 5) }))
+    expect(ahead.code).toBe('BAD_REQUEST')
+    expect(ahead.message).toMatch(/is ahead of project/)
+    expect(bus.listenerCount(project.id)).toBe(0)
   })
 
   it('publishes only after commit: a rolled-back transaction publishes nothing', async () => {
