@@ -37,10 +37,19 @@ export const useBoardStore = defineStore('board', () => {
     ids.value = list.map(t => t.id)
   }
 
+  /** Adds or replaces a task; a copy older than the one held (a late answer after a live event) is ignored. */
   function upsert(task: Task) {
     if (projectId.value && task.projectId !== projectId.value) return
-    if (!byId.value[task.id]) ids.value.push(task.id)
+    const current = byId.value[task.id]
+    if (!current) ids.value.push(task.id)
+    else if (current.version > task.version) return
     byId.value[task.id] = task
+  }
+
+  /** Writes some fields of a task held in the store (a live event's changes). */
+  function patch(id: string, fields: Partial<Task>) {
+    const current = byId.value[id]
+    if (current) byId.value[id] = { ...current, ...fields }
   }
 
   let pendingCount = 0
@@ -90,21 +99,26 @@ export const useBoardStore = defineStore('board', () => {
     return { id, before: task, applied: { status, position } }
   }
 
-  /** Undoes applyMove, unless something newer (a later move, the server's answer) replaced it. */
+  /**
+   * Undoes applyMove, unless something newer (a later move, the server's answer, a live move) replaced
+   * it. Only the place is undone: other fields may have changed since by live events.
+   */
   function rollback(snapshot: MoveSnapshot) {
     const current = byId.value[snapshot.id]
     if (!current) return
     if (current.status !== snapshot.applied.status || current.position !== snapshot.applied.position) return
-    byId.value[snapshot.id] = snapshot.before
+    byId.value[snapshot.id] = { ...current, status: snapshot.before.status, position: snapshot.before.position }
   }
 
   /** The server's answer to a move; a newer local move of the same card keeps its place but takes the version. */
   function confirmMove(snapshot: MoveSnapshot, saved: Task) {
     const current = byId.value[snapshot.id]
     if (!current) return
+    // A live event newer than this answer already brought the server's state.
+    if (current.version > saved.version) return
     const untouched = current.status === snapshot.applied.status && current.position === snapshot.applied.position
     byId.value[snapshot.id] = untouched ? saved : { ...current, version: Math.max(current.version, saved.version) }
   }
 
-  return { projectId, byId, ids, tasks, columns, column, setTasks, upsert, addPending, remove, applyMove, confirmMove, rollback }
+  return { projectId, byId, ids, tasks, columns, column, setTasks, upsert, patch, addPending, remove, applyMove, confirmMove, rollback }
 })

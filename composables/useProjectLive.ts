@@ -1,0 +1,85 @@
+import type { ProjectEvent } from '~~/shared/events'
+import { applyProjectEvent } from '~/utils/projectEvents'
+
+/**
+ * Streams a project's events into the stores while the calling component is mounted. Starts after
+ * `fromSeq`, the event seq of the data that was rendered (`project.byId().eventSeq`), so nothing
+ * committed between the server render and hydration is missed. After a reconnect, tRPC's wsLink
+ * resubscribes with the id of the last event it delivered; replays are dropped by seq.
+ */
+export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: MaybeRefOrGetter<number | undefined>) {
+  const nuxtApp = useNuxtApp()
+  const board = useBoardStore()
+  const projects = useProjectsStore()
+  const realtime = useRealtimeStore()
+  const auth = useAuthStore()
+  const toast = useToast()
+
+  let stop: (() => void) | null = null
+
+  async function refetchTask(id: string) {
+    try {
+      board.upsert(await nuxtApp.$trpc.task.byId.query({ id }))
+    }
+    catch {
+      // Deleted or out of reach since: its own event says so.
+    }
+  }
+
+  async function refreshMembers(project: string) {
+    projects.setMembers(await nuxtApp.$trpc.member.list.query({ projectId: project }))
+  }
+
+  async function refreshProject(project: string) {
+    projects.setCurrent(await nuxtApp.$trpc.project.byId.query({ id: project }))
+  }
+
+  function handle(project: string, event: ProjectEvent) {
+    if (!realtime.accept(project, event.seq)) return
+    const effects = applyProjectEvent(board, event, {
+      selfId: auth.user?.id ?? null,
+      assignee: (userId) => {
+        const m = projects.membersById[userId]
+        return m ? { id: m.id, username: m.username, name: m.name } : undefined
+      },
+    })
+    if (effects.refetchTask) void refetchTask(effects.refetchTask)
+    if (effects.removedSelf) {
+      toast.error('You were removed from this project.')
+      projects.removeProject(project)
+      void navigateTo('/')
+      return
+    }
+    if (effects.members) void refreshMembers(project).catch(() => {})
+    if (effects.project) void refreshProject(project).catch(() => {})
+  }
+
+  function start(project: string, seq: number) {
+    stop?.()
+    const client = nuxtApp.$trpcWs
+    if (!client) return
+    realtime.startAt(project, seq)
+    const subscription = client.project.onEvent.subscribe({ projectId: project, lastEventId: String(seq) }, {
+      onData: ({ data }) => handle(project, data),
+      onError: (err) => {
+        // BAD_REQUEST: the log is behind what we rendered (restored database); the page must reload.
+        toast.error(`Live updates stopped: ${errorMessage(err)} Reload the page to see the latest changes.`)
+      },
+    })
+    stop = () => {
+      subscription.unsubscribe()
+      realtime.forget(project)
+      stop = null
+    }
+  }
+
+  onMounted(() => {
+    watch(() => [toValue(projectId), toValue(fromSeq)] as const, ([project, seq], old) => {
+      if (seq === undefined) return
+      // A newer copy of the same project (settings saved) does not restart the stream.
+      if (stop && old && old[0] === project) return
+      start(project, seq)
+    }, { immediate: true })
+  })
+  onBeforeUnmount(() => stop?.())
+}

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs'
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+const CHROMIUM = '/usr/bin/chromium'
+const hasChromium = existsSync(CHROMIUM)
+
+async function hydrated(page: Page) {
+  await page.waitForFunction(() => {
+    const root = document.querySelector('#__nuxt') as (Element & { __vue_app__?: unknown }) | null
+    return !!root?.__vue_app__
+  })
+}
+
+/** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
+async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
+  const baseUrl = inject('baseUrl')
+  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
+  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
+  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
+  return body.result.data.json
+}
+
+async function register(context: BrowserContext, name: string) {
+  const username = `${name}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  await call(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
+  return username
+}
+
+describe.skipIf(!hasChromium)('live board with two users', () => {
+  let browser: Browser
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('shows the other user\'s move without a reload, and catches up after the socket was cut', async () => {
+    const baseURL = inject('baseUrl')
+    const ann = await browser.newContext({ baseURL })
+    const bob = await browser.newContext({ baseURL })
+
+    await register(ann, 'Ann')
+    const bobName = await register(bob, 'Bob')
+    const project = await call<{ id: string, key: string }>(ann, 'project.create', { name: 'Live plan' })
+    await call(ann, 'member.add', { projectId: project.id, username: bobName, role: 'MEMBER' })
+    const first = await call<{ number: number }>(ann, 'task.create', { projectId: project.id, title: 'Ship the beta' })
+    const second = await call<{ number: number }>(ann, 'task.create', { projectId: project.id, title: 'Write release notes' })
+
+    // Bob's socket goes through a route the test can cut, like a network drop would: emulated
+    // offline mode alone stops new connections but does not close an open WebSocket.
+    let cut = false
+    const bobSockets: WebSocketRoute[] = []
+    await bob.routeWebSocket(/\/api\/trpc-ws/, (ws) => {
+      if (cut) {
+        void ws.close({ code: 4000, reason: 'network down (test)' })
+        return
+      }
+      ws.connectToServer()
+      bobSockets.push(ws)
+    })
+
+    const annPage = await ann.newPage()
+    const bobPage = await bob.newPage()
+    for (const page of [annPage, bobPage]) {
+      await page.goto(`/projects/${project.id}`)
+      await hydrated(page)
+      await page.getByRole('status').filter({ hasText: 'Live' }).waitFor()
+    }
+
+    const bobDone = bobPage.getByRole('list', { name: 'Done' })
+    const bobTodo = bobPage.getByRole('list', { name: 'To do' })
+    await bobTodo.getByRole('listitem', { name: /Ship the beta/ }).waitFor()
+
+    // Ann moves a card to Done through its menu; Bob sees it arrive there.
+    const moved = annPage.waitForResponse(res => res.url().includes('task.move'))
+    await annPage.getByRole('button', { name: `Move ${project.key}-${first.number}` }).click()
+    await annPage.getByRole('menuitem', { name: 'Move to Done' }).click()
+    expect((await moved).ok()).toBe(true)
+    await bobDone.getByRole('listitem', { name: /Ship the beta/ }).waitFor()
+    expect(await bobTodo.getByRole('listitem', { name: /Ship the beta/ }).count()).toBe(0)
+
+    // Bob's network drops: his socket closes and cannot reconnect; the header says so.
+    cut = true
+    await bob.setOffline(true)
+    await Promise.all(bobSockets.splice(0).map(ws => ws.close({ code: 4000, reason: 'network down (test)' })))
+    await bobPage.getByRole('status').filter({ hasText: 'Offline' }).waitFor()
+
+    // Ann changes things meanwhile.
+    const movedAgain = annPage.waitForResponse(res => res.url().includes('task.move'))
+    await annPage.getByRole('button', { name: `Move ${project.key}-${second.number}` }).click()
+    await annPage.getByRole('menuitem', { name: 'Move to In progress' }).click()
+    expect((await movedAgain).ok()).toBe(true)
+    await annPage.getByRole('textbox', { name: 'New task in To do' }).fill('Plan the party')
+    await annPage.getByRole('textbox', { name: 'New task in To do' }).press('Enter')
+    await annPage.getByRole('list', { name: 'To do' }).getByRole('listitem', { name: /-\d+ Plan the party$/ }).waitFor()
+    expect(await bobPage.getByRole('listitem', { name: /Plan the party/ }).count()).toBe(0)
+
+    // Back online: the socket reconnects, resubscribes from the last event, and the board catches up.
+    cut = false
+    await bob.setOffline(false)
+    await bobPage.getByRole('list', { name: 'In progress' }).getByRole('listitem', { name: /Write release notes/ }).waitFor({ timeout: 60_000 })
+    await bobTodo.getByRole('listitem', { name: /Plan the party/ }).waitFor({ timeout: 60_000 })
+    await bobPage.getByRole('status').filter({ hasText: 'Live' }).waitFor()
+    expect(await bobTodo.getByRole('listitem', { name: /Write release notes/ }).count()).toBe(0)
+    // Nothing was applied twice.
+    expect(await bobPage.getByRole('listitem', { name: /Plan the party/ }).count()).toBe(1)
+
+    await ann.close()
+    await bob.close()
+  })
+})

@@ -1,0 +1,114 @@
+import { isEventOfType, type JsonValue, type ProjectEvent } from '~~/shared/events'
+import type { Priority, TaskStatus } from '~~/shared/schemas/common'
+import type { useBoardStore } from '~/stores/board'
+import { isPending } from '~/stores/board'
+import type { Task } from '~/utils/api'
+
+type BoardStore = Pick<ReturnType<typeof useBoardStore>, 'projectId' | 'byId' | 'tasks' | 'upsert' | 'remove' | 'patch'>
+
+export interface EventContext {
+  /** The signed-in user: their own new task replaces its pending card. */
+  selfId: string | null
+  /** An assignee as cards show them, when the project's members are known. */
+  assignee: (userId: string) => Task['assignee'] | undefined
+}
+
+/** What the caller still has to fetch or refresh after an event was applied to the board. */
+export interface EventEffects {
+  applied: boolean
+  /** The event did not carry everything a card shows (an assignee, a position): fetch the task. */
+  refetchTask?: string
+  members?: boolean
+  project?: boolean
+  commentOnTask?: string
+  /** The signed-in user is no longer a member. */
+  removedSelf?: boolean
+}
+
+const toDate = (value: JsonValue | undefined) => (typeof value === 'string' || typeof value === 'number' ? new Date(value) : null)
+
+/** Card fields a `changes` entry can carry, each with how its JSON value is read. */
+const cardFields = {
+  title: (v: JsonValue) => String(v),
+  status: (v: JsonValue) => v as TaskStatus,
+  priority: (v: JsonValue) => v as Priority,
+  position: (v: JsonValue) => String(v),
+  labels: (v: JsonValue) => (Array.isArray(v) ? v.map(String) : []),
+  dueDate: toDate,
+} satisfies Partial<Record<keyof Task, (v: JsonValue) => unknown>>
+
+/**
+ * Applies one project event to the board store, in place. A task event applies when its version is
+ * at least the local one (an older one is a replay the store already has); only the changed fields
+ * are written, so a card the user is moving keeps its optimistic place until its own answer comes.
+ */
+export function applyProjectEvent(board: BoardStore, event: ProjectEvent, ctx: EventContext): EventEffects {
+  if (board.projectId && event.projectId !== board.projectId) return { applied: false }
+
+  if (isEventOfType(event, 'task.created')) {
+    const t = event.data.task
+    const local = board.byId[event.entityId]
+    if (local && local.version > Number(t.version)) return { applied: false }
+    const assigneeId = typeof t.assigneeId === 'string' ? t.assigneeId : null
+    const assignee = assigneeId ? ctx.assignee(assigneeId) : null
+    if (event.actorId && event.actorId === ctx.selfId) {
+      // Our own task, echoed before (or after) the create call answered: it takes the pending card's place.
+      const placeholder = board.tasks.find(x => isPending(x) && x.title === t.title && x.status === t.status)
+      if (placeholder) board.remove(placeholder.id)
+    }
+    board.upsert({
+      id: event.entityId,
+      projectId: event.projectId,
+      number: Number(t.number),
+      title: String(t.title),
+      status: t.status as TaskStatus,
+      priority: t.priority as Priority,
+      assigneeId,
+      assignee: assignee ?? null,
+      dueDate: toDate(t.dueDate),
+      labels: Array.isArray(t.labels) ? t.labels.map(String) : [],
+      position: String(t.position),
+      version: Number(t.version),
+      updatedAt: toDate(t.updatedAt) ?? new Date(event.createdAt),
+    })
+    return { applied: true, refetchTask: assignee === undefined ? event.entityId : undefined }
+  }
+
+  if (isEventOfType(event, 'task.updated') || isEventOfType(event, 'task.moved')) {
+    const local = board.byId[event.entityId]
+    // A task this view does not hold (filtered out, or created before it loaded): fetch it.
+    if (!local) return { applied: false, refetchTask: event.entityId }
+    if (event.data.version < local.version) return { applied: false }
+    const fields: Partial<Task> = { version: event.data.version, updatedAt: new Date(event.createdAt) }
+    let refetch = false
+    for (const [key, { to }] of Object.entries(event.data.changes)) {
+      if (key === 'assigneeId') {
+        fields.assigneeId = typeof to === 'string' ? to : null
+        const assignee = fields.assigneeId ? ctx.assignee(fields.assigneeId) : null
+        fields.assignee = assignee ?? null
+        if (assignee === undefined) refetch = true
+      }
+      else if (key in cardFields) Object.assign(fields, { [key]: cardFields[key as keyof typeof cardFields](to) })
+      // Other fields (description) are not on cards: the open panel fetches the task itself.
+    }
+    // task.update puts a card whose status changed at the end of its new column; the event has no position.
+    if (event.type === 'task.updated' && 'status' in event.data.changes) refetch = true
+    board.patch(event.entityId, fields)
+    return { applied: true, refetchTask: refetch ? event.entityId : undefined }
+  }
+
+  if (isEventOfType(event, 'task.deleted')) {
+    const had = !!board.byId[event.entityId]
+    board.remove(event.entityId)
+    return { applied: had }
+  }
+
+  if (isEventOfType(event, 'comment.created')) return { applied: false, commentOnTask: event.data.taskId }
+  if (event.type === 'member.removed' || event.type === 'member.left') {
+    const userId = (event.data as { userId?: string }).userId
+    return { applied: false, members: true, removedSelf: !!userId && userId === ctx.selfId }
+  }
+  if (event.type.startsWith('member.')) return { applied: false, members: true }
+  if (event.type === 'project.updated') return { applied: false, project: true }
+  return { applied: false }
+}
