@@ -44,6 +44,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
       },
     })
     if (effects.refetchTask) void refetchTask(effects.refetchTask)
+    if (event.entityType === 'task') realtime.taskChanged(project)
     if (effects.removedSelf) {
       toast.error('You were removed from this project.')
       projects.removeProject(project)

@@ -28,6 +28,16 @@ export function useTaskList(projectId: MaybeRefOrGetter<string>, filters: Ref<Ta
     ids.value = tasks.map(t => t.id)
   }
 
+  // Rows read from the board store, so remote edits and deletions show at once; a remote task
+  // change can also add or drop rows for these filters, so the list is asked again, once per burst.
+  const realtime = useRealtimeStore()
+  let reload: ReturnType<typeof setTimeout> | undefined
+  watch(() => realtime.taskChanges[toValue(projectId)], () => {
+    clearTimeout(reload)
+    reload = setTimeout(() => void load().catch(() => {}), 300)
+  })
+  onScopeDispose(() => clearTimeout(reload))
+
   const tasks = computed(() => ids.value.map(id => board.byId[id]).filter(t => !!t))
   return { tasks, load }
 }

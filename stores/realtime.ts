@@ -5,6 +5,8 @@ export const useRealtimeStore = defineStore('realtime', () => {
   const state = ref<ConnectionState>('idle')
   const browserOnline = ref(true)
   const lastSeq = ref<Record<string, number>>({})
+  /** Counts task events applied per project: filtered views (the list) refetch when it moves. */
+  const taskChanges = ref<Record<string, number>>({})
   let everOpened = false
 
   const status = computed<ConnectionState>(() => (!browserOnline.value ? 'offline' : state.value))
@@ -32,6 +34,9 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value[projectId] = seq
     return true
   }
+  function taskChanged(projectId: string) {
+    taskChanges.value[projectId] = (taskChanges.value[projectId] ?? 0) + 1
+  }
   function startAt(projectId: string, seq: number) {
     lastSeq.value[projectId] = seq
   }
@@ -40,5 +45,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, browserOnline, lastSeq, socketState, watchBrowser, accept, startAt, forget }
+  return { state, status, browserOnline, lastSeq, taskChanges, socketState, watchBrowser, accept, taskChanged, startAt, forget }
 })

@@ -21,6 +21,13 @@ async function call<T>(context: BrowserContext, path: string, input: unknown): P
   return body.result.data.json
 }
 
+async function query<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
+  const res = await context.request.get(`${inject('baseUrl')}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
+  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
+  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
+  return body.result.data.json
+}
+
 async function register(context: BrowserContext, name: string) {
   const username = `${name}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
   await call(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
@@ -111,6 +118,29 @@ describe.skipIf(!hasChromium)('live board with two users', () => {
     expect(await bobTodo.getByRole('listitem', { name: /Write release notes/ }).count()).toBe(0)
     // Nothing was applied twice.
     expect(await bobPage.getByRole('listitem', { name: /Plan the party/ }).count()).toBe(1)
+
+    // The list view follows too: a task Ann adds shows up as a row on Bob's list.
+    await bobPage.getByRole('link', { name: 'List', exact: true }).click()
+    await bobPage.getByRole('row', { name: /Plan the party/ }).waitFor()
+    await annPage.getByRole('textbox', { name: 'New task in To do' }).fill('Order the cake')
+    await annPage.getByRole('textbox', { name: 'New task in To do' }).press('Enter')
+    await bobPage.getByRole('row', { name: /Order the cake/ }).waitFor()
+
+    // Bob opens a task; Ann renames it; Bob's panel (no edits of his) shows the new title.
+    await bobPage.getByRole('row', { name: /Ship the beta/ }).getByRole('link').click()
+    const title = bobPage.getByRole('dialog').getByRole('textbox', { name: 'Title' })
+    await expect.poll(() => title.inputValue()).toBe('Ship the beta')
+    const tasks = await query<{ id: string, title: string, version: number }[]>(ann, 'task.list', { projectId: project.id })
+    const beta = tasks.find(t => t.title === 'Ship the beta')!
+    await call(ann, 'task.update', { id: beta.id, baseVersion: beta.version, patch: { title: 'Ship the beta today' } })
+    await expect.poll(() => title.inputValue(), { timeout: 30_000 }).toBe('Ship the beta today')
+
+    // With unsaved edits, a remote change is announced and Bob's edits stay.
+    await title.fill('Ship the beta tonight')
+    const latest = await query<{ version: number }>(ann, 'task.byId', { id: beta.id })
+    await call(ann, 'task.update', { id: beta.id, baseVersion: latest.version, patch: { priority: 'HIGH' } })
+    await bobPage.getByRole('dialog').getByRole('status').filter({ hasText: 'changed by someone else' }).waitFor()
+    expect(await title.inputValue()).toBe('Ship the beta tonight')
 
     await ann.close()
     await bob.close()
