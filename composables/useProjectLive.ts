@@ -5,7 +5,8 @@ import { applyProjectEvent } from '~/utils/projectEvents'
  * Streams a project's events into the stores while the calling component is mounted. Starts after
  * `fromSeq`, the event seq of the data that was rendered (`project.byId().eventSeq`), so nothing
  * committed between the server render and hydration is missed. After a reconnect, tRPC's wsLink
- * resubscribes with the id of the last event it delivered; replays are dropped by seq.
+ * resubscribes with the id of the last event it delivered; replays are dropped by seq, and a gap
+ * (which the server should never let through) resubscribes from the last applied event.
  */
 export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: MaybeRefOrGetter<number | undefined>) {
   const nuxtApp = useNuxtApp()
@@ -35,7 +36,13 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
   }
 
   function handle(project: string, event: ProjectEvent) {
-    if (!realtime.accept(project, event.seq)) return
+    const verdict = realtime.accept(project, event.seq)
+    if (verdict === 'duplicate') return
+    if (verdict === 'gap') {
+      // The server heals gaps itself; should one still get through, ask again from the last applied event.
+      start(project, realtime.lastSeq[project]!)
+      return
+    }
     const effects = applyProjectEvent(board, event, {
       selfId: auth.user?.id ?? null,
       assignee: (userId) => {
@@ -45,6 +52,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
     })
     if (effects.refetchTask) void refetchTask(effects.refetchTask)
     if (event.entityType === 'task') realtime.taskChanged(project)
+    if (effects.commentOnTask) realtime.commented(effects.commentOnTask)
     if (effects.removedSelf) {
       toast.error('You were removed from this project.')
       projects.removeProject(project)

@@ -51,6 +51,18 @@ export function useTask(taskId: MaybeRefOrGetter<string>) {
     }
   }
 
+  // Someone commented (live event): reload the thread; our own new comment is already in it.
+  const realtime = useRealtimeStore()
+  watch(() => realtime.commentChanges[toValue(taskId)], async () => {
+    if (!task.value) return
+    try {
+      comments.value = await $trpc.comment.list.query({ taskId: toValue(taskId) })
+    }
+    catch {
+      // The task went away; its own event tells the panel.
+    }
+  })
+
   async function remove() {
     const current = task.value
     if (!current) return

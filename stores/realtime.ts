@@ -7,6 +7,8 @@ export const useRealtimeStore = defineStore('realtime', () => {
   const lastSeq = ref<Record<string, number>>({})
   /** Counts task events applied per project: filtered views (the list) refetch when it moves. */
   const taskChanges = ref<Record<string, number>>({})
+  /** Counts new comments per task: an open task panel reloads its thread when it moves. */
+  const commentChanges = ref<Record<string, number>>({})
   let everOpened = false
 
   const status = computed<ConnectionState>(() => (!browserOnline.value ? 'offline' : state.value))
@@ -27,15 +29,22 @@ export const useRealtimeStore = defineStore('realtime', () => {
     window.addEventListener('offline', () => (browserOnline.value = false))
   }
 
-  /** False for an event already applied (a replay after a resubscribe), true otherwise; records it. */
-  function accept(projectId: string, seq: number): boolean {
+  /**
+   * Where an incoming event stands against the last one applied: `next` (recorded), `duplicate`
+   * (a replay after a resubscribe: drop it) or `gap` (one went missing: resubscribe from the last).
+   */
+  function accept(projectId: string, seq: number): 'next' | 'duplicate' | 'gap' {
     const last = lastSeq.value[projectId]
-    if (last !== undefined && seq <= last) return false
+    if (last !== undefined && seq <= last) return 'duplicate'
+    if (last !== undefined && seq > last + 1) return 'gap'
     lastSeq.value[projectId] = seq
-    return true
+    return 'next'
   }
   function taskChanged(projectId: string) {
     taskChanges.value[projectId] = (taskChanges.value[projectId] ?? 0) + 1
+  }
+  function commented(taskId: string) {
+    commentChanges.value[taskId] = (commentChanges.value[taskId] ?? 0) + 1
   }
   function startAt(projectId: string, seq: number) {
     lastSeq.value[projectId] = seq
@@ -45,5 +54,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, browserOnline, lastSeq, taskChanges, socketState, watchBrowser, accept, taskChanged, startAt, forget }
+  return { state, status, browserOnline, lastSeq, taskChanges, commentChanges, socketState, watchBrowser, accept, taskChanged, commented, startAt, forget }
 })

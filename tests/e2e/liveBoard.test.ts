@@ -142,6 +142,10 @@ describe.skipIf(!hasChromium)('live board with two users', () => {
     await bobPage.getByRole('dialog').getByRole('status').filter({ hasText: 'changed by someone else' }).waitFor()
     expect(await title.inputValue()).toBe('Ship the beta tonight')
 
+    // A comment Ann writes appears in Bob's open panel.
+    await call(ann, 'comment.create', { taskId: beta.id, body: 'Looks good to me' })
+    await bobPage.getByRole('dialog').getByText('Looks good to me').waitFor()
+
     await ann.close()
     await bob.close()
   })

@@ -156,11 +156,19 @@ describe('realtime store', () => {
   it('accepts each seq once, after the one the page was rendered at', () => {
     const realtime = useRealtimeStore()
     realtime.startAt('p1', 10)
-    expect(realtime.accept('p1', 10)).toBe(false)
-    expect(realtime.accept('p1', 11)).toBe(true)
-    expect(realtime.accept('p1', 11)).toBe(false)
-    expect(realtime.accept('p1', 12)).toBe(true)
+    expect(realtime.accept('p1', 10)).toBe('duplicate')
+    expect(realtime.accept('p1', 11)).toBe('next')
+    expect(realtime.accept('p1', 11)).toBe('duplicate')
+    expect(realtime.accept('p1', 12)).toBe('next')
     expect(realtime.lastSeq.p1).toBe(12)
+  })
+
+  it('reports a gap without recording it, so the stream can be asked again from the last seq', () => {
+    const realtime = useRealtimeStore()
+    realtime.startAt('p1', 3)
+    expect(realtime.accept('p1', 5)).toBe('gap')
+    expect(realtime.lastSeq.p1).toBe(3)
+    expect(realtime.accept('p1', 4)).toBe('next')
   })
 
   it('tells connecting, live, reconnecting and offline apart', () => {
