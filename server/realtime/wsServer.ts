@@ -6,6 +6,7 @@ import { appRouter } from '../trpc/routers/_app'
 import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
+import { guardSocket } from './frameGuard'
 import { createWsContext } from './wsContext'
 
 export const WS_PATH = '/api/trpc-ws'
@@ -68,5 +69,6 @@ export function serveTrpcSocket(peer: PeerLike) {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
     },
   })
-  handler(socket, toIncomingMessage(peer.request))
+  // Oversized or non-JSON frames close the socket (1009 / 1003) before tRPC sees them.
+  handler(guardSocket(socket), toIncomingMessage(peer.request))
 }
