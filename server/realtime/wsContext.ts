@@ -44,5 +44,5 @@ export function createWsContext({ db, env, headers, ip, connectionParams }: WsCo
     delete: () => {},
   }
   const token = connectionParams?.token
-  return createContextInner({ db, env, cookies, bearer: token || undefined, ip })
+  return createContextInner({ db, env, cookies, bearer: token || undefined, ip, socket: true })
 }

@@ -22,6 +22,8 @@ export interface ContextInput {
   /** value of an `Authorization: Bearer …` header */
   bearer?: string
   ip: string
+  /** set for calls that arrive over the WebSocket (`/api/trpc-ws`): they are rate limited per user */
+  socket?: boolean
 }
 
 export interface Context extends ContextInput {

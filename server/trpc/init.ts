@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
+import { TokenBucketLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
 
 /**
@@ -78,9 +79,23 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result
 })
 
+/** Calls over a WebSocket, per user (per IP when unauthenticated): 30 at once, 10 per second after that. */
+export const socketCallLimiter = new TokenBucketLimiter(30, 10)
+
+/** The socket has no HTTP rate limiting in front of it: each call (subscription start included) takes a token. */
+const socketRateLimit = t.middleware(({ ctx, next }) => {
+  if (ctx.socket) {
+    const retryAfter = socketCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
+    if (retryAfter > 0) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many requests on this connection, retry in ${retryAfter} s` })
+    }
+  }
+  return next()
+})
+
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
-export const publicProcedure = t.procedure.use(domainErrors)
+export const publicProcedure = t.procedure.use(socketRateLimit).use(domainErrors)
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })

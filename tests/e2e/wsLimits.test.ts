@@ -1,5 +1,8 @@
-import { describe, expect, inject, it } from 'vitest'
+import { createTRPCClient, createWSClient, httpLink, TRPCClientError, wsLink } from '@trpc/client'
+import superjson from 'superjson'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 import WebSocket from 'ws'
+import type { AppRouter } from '../../server/trpc/routers/_app'
 
 const baseUrl = inject('baseUrl')
 const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`
@@ -52,6 +55,60 @@ describe('WebSocket frame limits', () => {
 
   it('closes with 1003 on a frame that is not JSON', async () => {
     expect(await closeCodeAfter('not json')).toBe(1003)
+    await serverAnswers()
+  })
+})
+
+/** Registers a user over HTTP; returns the session cookie. */
+async function signUpCookie(): Promise<string> {
+  let cookie = ''
+  const client = createTRPCClient<AppRouter>({
+    links: [httpLink({
+      url: `${baseUrl}/api/trpc`,
+      transformer: superjson,
+      fetch: async (url, init) => {
+        const res = await fetch(url, init)
+        cookie ||= res.headers.getSetCookie().find(c => c.startsWith('tt_session='))?.split(';')[0] ?? ''
+        return res
+      },
+    })],
+  })
+  const name = `rl${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  await client.auth.register.mutate({ email: `${name}@example.test`, username: name, name: `Limit ${name}`, password: 'correct horse battery' })
+  expect(cookie).toMatch(/^tt_session=/)
+  return cookie
+}
+
+const wsClients: ReturnType<typeof createWSClient>[] = []
+function wsClientWithCookie(cookie: string) {
+  class CookieWebSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { cookie } })
+    }
+  }
+  const socket = createWSClient({ url: wsUrl, WebSocket: CookieWebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: () => 200 })
+  wsClients.push(socket)
+  return createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] })
+}
+
+describe('WebSocket rate limit', () => {
+  afterAll(async () => {
+    await Promise.all(wsClients.map(s => s.close()))
+  })
+
+  it('answers TOO_MANY_REQUESTS to a burst of 60 calls from one user, and keeps serving', async () => {
+    const cookie = await signUpCookie()
+    const client = wsClientWithCookie(cookie)
+    const results = await Promise.allSettled(Array.from({ length: 60 }, () => client.auth.me.query()))
+    const ok = results.filter(r => r.status === 'fulfilled')
+    const limited = results.flatMap(r => (r.status === 'rejected' && r.reason instanceof TRPCClientError && r.reason.data?.code === 'TOO_MANY_REQUESTS' ? [r.reason] : []))
+    expect(ok.length).toBeGreaterThanOrEqual(30)
+    expect(limited.length).toBeGreaterThan(0)
+    expect(ok.length + limited.length).toBe(60)
+    // The socket stays open and the budget refills (10 per second).
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(await client.auth.me.query()).toMatchObject({ username: expect.any(String) })
+    // Other clients are served meanwhile.
     await serverAnswers()
   })
 })
