@@ -1,30 +1,12 @@
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
-if (!hasChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install chromium (apt-get install -y chromium) to run browser tests`)
-  console.warn('install chromium (apt-get install -y chromium) to run browser tests')
-}
-
-/** Until Vue has mounted, a form submit would be a plain browser navigation. */
-async function hydrated(page: Page) {
-  await page.waitForFunction(() => {
-    const root = document.querySelector('#__nuxt') as (Element & { __vue_app__?: unknown }) | null
-    return !!root?.__vue_app__
-  })
-}
+import { hasChromium, hydrated, launchChromium } from './helpers'
 
 describe.skipIf(!hasChromium)('board in the browser', () => {
   let browser: Browser
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {

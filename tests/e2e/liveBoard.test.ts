@@ -1,16 +1,6 @@
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core'
+import type { Browser, BrowserContext, WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
-
-async function hydrated(page: Page) {
-  await page.waitForFunction(() => {
-    const root = document.querySelector('#__nuxt') as (Element & { __vue_app__?: unknown }) | null
-    return !!root?.__vue_app__
-  })
-}
+import { hasChromium, hydrated, launchChromium } from './helpers'
 
 /** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
 async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
@@ -38,10 +28,7 @@ describe.skipIf(!hasChromium)('live board with two users', () => {
   let browser: Browser
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {

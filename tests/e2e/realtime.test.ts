@@ -1,49 +1,20 @@
-import { createTRPCClient, createWSClient, httpLink, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client'
+import { createTRPCClient, createWSClient, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client'
 import superjson from 'superjson'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import type { ProjectEvent } from '../../shared/events'
+import { httpClient, webSocketWithHeaders } from './helpers'
 
 const baseUrl = inject('baseUrl')
 const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`
 
-/** An HTTP client with its own cookie jar, as one browser would be. */
-function httpClient() {
-  let cookie = ''
-  const client = createTRPCClient<AppRouter>({
-    links: [httpLink({
-      url: `${baseUrl}/api/trpc`,
-      transformer: superjson,
-      headers: () => (cookie ? { cookie } : {}),
-      fetch: async (url, init) => {
-        const res = await fetch(url, init)
-        const session = res.headers.getSetCookie().find(c => c.startsWith('tt_session='))
-        if (session) cookie = session.split(';')[0]!
-        return res
-      },
-    })],
-  })
-  return { client, cookie: () => cookie }
-}
-
 async function signUp() {
-  const http = httpClient()
+  const http = httpClient(baseUrl)
   const name = `rt${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
   await http.client.auth.register.mutate({ email: `${name}@example.test`, username: name, name: `Realtime ${name}`, password: 'correct horse battery' })
   expect(http.cookie()).toMatch(/^tt_session=/)
   return http
-}
-
-/** `ws`, with extra headers on the upgrade request (a browser sends its cookies by itself). */
-function webSocketWithHeaders(headers: Record<string, string>): typeof globalThis.WebSocket {
-  class HeaderWebSocket extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { headers })
-    }
-  }
-  // ws implements what wsClient uses of the DOM WebSocket, but its types differ (binaryType 'nodebuffer', no dispatchEvent).
-  return HeaderWebSocket as unknown as typeof globalThis.WebSocket
 }
 
 const sockets: ReturnType<typeof createWSClient>[] = []

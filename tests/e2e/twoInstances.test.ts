@@ -1,49 +1,19 @@
 // Two production servers sharing one PostgreSQL and one Redis: a write on instance A reaches a
 // WebSocket subscriber on instance B, in order and without gaps, even when B's Redis link drops.
-import { createTRPCClient, createWSClient, httpLink, wsLink, type TRPCClient } from '@trpc/client'
+import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client'
 import { Redis } from 'ioredis'
 import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { projectChannel } from '../../server/realtime/redisBus'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import type { ProjectEvent } from '../../shared/events'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { startAppServer, type AppServer } from './appServer'
+import { httpClient, webSocketWithHeaders } from './helpers'
 
 const WAIT_MS = 15_000
 
-/** An HTTP client of one instance with its own cookie jar, as one browser would be. */
-function httpClient(baseUrl: string) {
-  let cookie = ''
-  const client = createTRPCClient<AppRouter>({
-    links: [httpLink({
-      url: `${baseUrl}/api/trpc`,
-      transformer: superjson,
-      headers: () => (cookie ? { cookie } : {}),
-      fetch: async (url, init) => {
-        const res = await fetch(url, init)
-        const session = res.headers.getSetCookie().find(c => c.startsWith('tt_session='))
-        if (session) cookie = session.split(';')[0]!
-        return res
-      },
-    })],
-  })
-  return { client, cookie: () => cookie }
-}
-
-/** `ws` with the session cookie on the upgrade request (a browser sends it by itself). */
-function webSocketWithCookie(cookie: string): typeof globalThis.WebSocket {
-  class CookieWebSocket extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { headers: { cookie } })
-    }
-  }
-  return CookieWebSocket as unknown as typeof globalThis.WebSocket
-}
-
-/** Subscribes to project.onEvent and collects; `next()` waits (bounded) for the next event. */
 function collect(client: TRPCClient<AppRouter>, projectId: string) {
   const events: ProjectEvent[] = []
   let failed: unknown = null
@@ -132,7 +102,7 @@ describe.runIf(redisAvailable())('two instances sharing PostgreSQL and Redis', (
     const seen = await onB.client.project.byId.query({ id: project.id })
     expect(seen.eventSeq).toBeGreaterThan(0)
 
-    const socket = createWSClient({ url: `${b.baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`, WebSocket: webSocketWithCookie(onB.cookie()), retryDelayMs: () => 200 })
+    const socket = createWSClient({ url: `${b.baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`, WebSocket: webSocketWithHeaders({ cookie: onB.cookie() }), retryDelayMs: () => 200 })
     sockets.push(socket)
     const stream = collect(createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] }), project.id)
     await stream.started

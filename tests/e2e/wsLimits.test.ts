@@ -1,8 +1,9 @@
-import { createTRPCClient, createWSClient, httpLink, TRPCClientError, wsLink } from '@trpc/client'
+import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client'
 import superjson from 'superjson'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
+import { httpClient, webSocketWithHeaders } from './helpers'
 
 const baseUrl = inject('baseUrl')
 const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`
@@ -61,32 +62,16 @@ describe('WebSocket frame limits', () => {
 
 /** Registers a user over HTTP; returns the session cookie. */
 async function signUpCookie(): Promise<string> {
-  let cookie = ''
-  const client = createTRPCClient<AppRouter>({
-    links: [httpLink({
-      url: `${baseUrl}/api/trpc`,
-      transformer: superjson,
-      fetch: async (url, init) => {
-        const res = await fetch(url, init)
-        cookie ||= res.headers.getSetCookie().find(c => c.startsWith('tt_session='))?.split(';')[0] ?? ''
-        return res
-      },
-    })],
-  })
+  const http = httpClient(baseUrl)
   const name = `rl${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  await client.auth.register.mutate({ email: `${name}@example.test`, username: name, name: `Limit ${name}`, password: 'correct horse battery' })
-  expect(cookie).toMatch(/^tt_session=/)
-  return cookie
+  await http.client.auth.register.mutate({ email: `${name}@example.test`, username: name, name: `Limit ${name}`, password: 'correct horse battery' })
+  expect(http.cookie()).toMatch(/^tt_session=/)
+  return http.cookie()
 }
 
 const wsClients: ReturnType<typeof createWSClient>[] = []
 function wsClientWithCookie(cookie: string) {
-  class CookieWebSocket extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { headers: { cookie } })
-    }
-  }
-  const socket = createWSClient({ url: wsUrl, WebSocket: CookieWebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: () => 200 })
+  const socket = createWSClient({ url: wsUrl, WebSocket: webSocketWithHeaders({ cookie }), retryDelayMs: () => 200 })
   wsClients.push(socket)
   return createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] })
 }

@@ -1,0 +1,60 @@
+// Shared pieces of the browser and socket tests: Debian Chromium, hydration, HTTP and WS clients.
+import { existsSync } from 'node:fs'
+import { createTRPCClient, httpLink } from '@trpc/client'
+import { chromium, type Page } from 'playwright-core'
+import superjson from 'superjson'
+import WebSocket from 'ws'
+import type { AppRouter } from '../../server/trpc/routers/_app'
+
+const CHROMIUM = '/usr/bin/chromium'
+export const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium) {
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install chromium (apt-get install -y chromium) to run browser tests`)
+  console.warn('install chromium (apt-get install -y chromium) to run browser tests')
+}
+
+/** Debian's Chromium (`npx playwright install` cannot work here), kept off the closed network. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+}
+
+/** Until Vue has mounted, a form submit would be a plain browser navigation. */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => {
+    const root = document.querySelector('#__nuxt') as (Element & { __vue_app__?: unknown }) | null
+    return !!root?.__vue_app__
+  })
+}
+
+/** An HTTP client of one server with its own cookie jar, as one browser would be. */
+export function httpClient(baseUrl: string) {
+  let cookie = ''
+  const client = createTRPCClient<AppRouter>({
+    links: [httpLink({
+      url: `${baseUrl}/api/trpc`,
+      transformer: superjson,
+      headers: () => (cookie ? { cookie } : {}),
+      fetch: async (url, init) => {
+        const res = await fetch(url, init)
+        const session = res.headers.getSetCookie().find(c => c.startsWith('tt_session='))
+        if (session) cookie = session.split(';')[0]!
+        return res
+      },
+    })],
+  })
+  return { client, cookie: () => cookie }
+}
+
+/** `ws`, with extra headers on the upgrade request (a browser sends its cookies by itself). */
+export function webSocketWithHeaders(headers: Record<string, string>): typeof globalThis.WebSocket {
+  class HeaderWebSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers })
+    }
+  }
+  // ws implements what wsClient uses of the DOM WebSocket, but its types differ (binaryType 'nodebuffer', no dispatchEvent).
+  return HeaderWebSocket as unknown as typeof globalThis.WebSocket
+}
