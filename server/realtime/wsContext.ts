@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { API_TOKEN_PREFIX } from '../services/apiToken'
 import { createContextInner, type Context, type CookieJar } from '../trpc/context'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
@@ -32,8 +33,9 @@ export interface WsContextInput {
 }
 
 /**
- * Who is on a socket: a personal API token in `connectionParams.token`, else the session cookie of
- * the upgrade request. A socket cannot set cookies, so a session renewal is skipped here (the next
+ * Who is on a socket: `connectionParams.token` when sent — a personal API token (`ttp_…`) or a
+ * ticket from `auth.wsTicket` (an invalid one leaves the socket unauthenticated, it does not fall
+ * back to the cookie) — else the session cookie of the upgrade request. A socket cannot set cookies, so a session renewal is skipped here (the next
  * HTTP request renews it) and an invalid cookie is simply ignored.
  */
 export function createWsContext({ db, env, headers, ip, connectionParams }: WsContextInput): Promise<Context> {
@@ -43,6 +45,15 @@ export function createWsContext({ db, env, headers, ip, connectionParams }: WsCo
     set: () => {},
     delete: () => {},
   }
-  const token = connectionParams?.token
-  return createContextInner({ db, env, cookies, bearer: token || undefined, ip, socket: true })
+  const token = typeof connectionParams?.token === 'string' && connectionParams.token ? connectionParams.token : undefined
+  const isApiToken = token?.startsWith(API_TOKEN_PREFIX)
+  return createContextInner({
+    db,
+    env,
+    cookies,
+    bearer: isApiToken ? token : undefined,
+    wsTicket: isApiToken ? undefined : token,
+    ip,
+    socket: true,
+  })
 }

@@ -1,4 +1,5 @@
 import { authenticateApiToken } from '../services/apiToken'
+import { authenticateWsTicket } from '../services/wsTicket'
 import { SESSION_COOKIE, validateSessionToken, type Session, type SessionUser } from '../services/session'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
@@ -21,6 +22,11 @@ export interface ContextInput {
   cookies: CookieJar
   /** value of an `Authorization: Bearer …` header */
   bearer?: string
+  /**
+   * a WebSocket ticket (`auth.wsTicket`) from the socket's `connectionParams.token`; only a socket
+   * context passes one, so a ticket never works as an HTTP Bearer
+   */
+  wsTicket?: string
   ip: string
   /** set for calls that arrive over the WebSocket (`/api/trpc-ws`): they are rate limited per user */
   socket?: boolean
@@ -33,11 +39,15 @@ export interface Context extends ContextInput {
   clearSessionCookie: () => void
 }
 
-/** Resolves who is calling: a session cookie, or a personal API token. Used by HTTP, WS and tests. */
+/** Resolves who is calling: a WebSocket ticket, a personal API token, or a session cookie. Used by HTTP, WS and tests. */
 export async function createContextInner(input: ContextInput): Promise<Context> {
   const setSessionCookie = (token: string, expiresAt: Date) => input.cookies.set(SESSION_COOKIE, token, { expires: expiresAt })
   const clearSessionCookie = () => input.cookies.delete(SESSION_COOKIE)
   const base = { ...input, setSessionCookie, clearSessionCookie }
+  if (input.wsTicket) {
+    const user = await authenticateWsTicket(input.db, input.wsTicket)
+    return { ...base, user, session: null }
+  }
   if (input.bearer) {
     const user = await authenticateApiToken(input.db, input.bearer)
     return { ...base, user, session: null }

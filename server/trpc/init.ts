@@ -2,7 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
-import { TokenBucketLimiter } from '../utils/rateLimit'
+import { TokenBucketLimiter, type CallLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
 
 /**
@@ -80,12 +80,22 @@ const domainErrors = t.middleware(async ({ next }) => {
 })
 
 /** Calls over a WebSocket, per user (per IP when unauthenticated): 30 at once, 10 per second after that. */
-export const socketCallLimiter = new TokenBucketLimiter(30, 10)
+export const SOCKET_CALL_LIMIT = { capacity: 30, perSecond: 10 } as const
+
+/** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
+let socketCallLimiter: CallLimiter = new TokenBucketLimiter(SOCKET_CALL_LIMIT.capacity, SOCKET_CALL_LIMIT.perSecond)
+
+/** Replaces the limiter of socket calls; returns the previous one (to restore it at shutdown or after a test). */
+export function setSocketCallLimiter(limiter: CallLimiter): CallLimiter {
+  const previous = socketCallLimiter
+  socketCallLimiter = limiter
+  return previous
+}
 
 /** The socket has no HTTP rate limiting in front of it: each call (subscription start included) takes a token. */
-const socketRateLimit = t.middleware(({ ctx, next }) => {
+const socketRateLimit = t.middleware(async ({ ctx, next }) => {
   if (ctx.socket) {
-    const retryAfter = socketCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
+    const retryAfter = await socketCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
     if (retryAfter > 0) {
       throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many requests on this connection, retry in ${retryAfter} s` })
     }

@@ -17,6 +17,8 @@ const envSchema = z.object({
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   /** honour X-Forwarded-For for the client IP (set when behind a reverse proxy) */
   TRUST_PROXY: bool.default(false),
+  /** signs WebSocket tickets (HS256); unset = generated: shared through Redis with REDIS_URL, else per process */
+  AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 

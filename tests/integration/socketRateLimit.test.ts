@@ -1,9 +1,28 @@
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWsContext } from '../../server/realtime/wsContext'
+import { setSocketCallLimiter, SOCKET_CALL_LIMIT } from '../../server/trpc/init'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
+import { limiterRedisConnection, RedisTokenBucketLimiter, type CallLimiter } from '../../server/utils/rateLimit'
 import { callerFor, failure, signUp } from '../factories'
+import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
+
+/** A caller with the context a socket gets (session cookie on the upgrade request). */
+async function socketCaller(db: Database, cookie: string | undefined, ip = '10.9.9.9') {
+  const ctx = await createWsContext({ db: db.prisma, env: { secureCookies: false }, headers: cookie ? { cookie } : {}, ip, connectionParams: null })
+  expect(ctx.socket).toBe(true)
+  return createCaller(ctx)
+}
+
+async function burst(call: () => Promise<unknown>, n: number) {
+  const results = await Promise.all(Array.from({ length: n }, () => failure(call()).catch(() => null)))
+  // failure() throws (→ null) when the call succeeded
+  return { ok: results.filter(r => r === null).length, limited: results.filter(r => r?.code === 'TOO_MANY_REQUESTS') }
+}
+
+const cookieOf = (u: Awaited<ReturnType<typeof signUp>>) => `tt_session=${u.jar.values.get('tt_session')}`
 
 describe.runIf(databaseAvailable)('rate limit of calls over a WebSocket', () => {
   let db: Database
@@ -14,41 +33,69 @@ describe.runIf(databaseAvailable)('rate limit of calls over a WebSocket', () => 
     await db?.close()
   })
 
-  /** A caller with the context a socket gets (session cookie on the upgrade request). */
-  async function socketCaller(cookie: string | undefined, ip = '10.9.9.9') {
-    const ctx = await createWsContext({ db: db.prisma, env: { secureCookies: false }, headers: cookie ? { cookie } : {}, ip, connectionParams: null })
-    expect(ctx.socket).toBe(true)
-    return createCaller(ctx)
-  }
-
-  async function burst(call: () => Promise<unknown>, n: number) {
-    const results = await Promise.all(Array.from({ length: n }, () => failure(call()).catch(() => null)))
-    // failure() throws (→ null) when the call succeeded
-    return { ok: results.filter(r => r === null).length, limited: results.filter(r => r?.code === 'TOO_MANY_REQUESTS') }
-  }
-
   it('answers TOO_MANY_REQUESTS past a burst of 30 per user, other users unaffected', async () => {
     const alice = await signUp(db)
     const bob = await signUp(db)
-    const cookieOf = (u: typeof alice) => `tt_session=${u.jar.values.get('tt_session')}`
-    const aliceSocket = await socketCaller(cookieOf(alice))
+    const aliceSocket = await socketCaller(db, cookieOf(alice))
     const { ok, limited } = await burst(() => aliceSocket.auth.me(), 45)
     expect(ok).toBeGreaterThanOrEqual(30)
     expect(ok).toBeLessThan(40)
     expect(limited.length).toBe(45 - ok)
     expect(limited[0]!.message).toMatch(/Too many requests/)
     // A second socket of the same user shares the budget; another user has their own.
-    expect((await failure((await socketCaller(cookieOf(alice), '10.9.9.10')).auth.me())).code).toBe('TOO_MANY_REQUESTS')
-    expect(await (await socketCaller(cookieOf(bob))).auth.me()).toMatchObject({ id: bob.user.id })
+    expect((await failure((await socketCaller(db, cookieOf(alice), '10.9.9.10')).auth.me())).code).toBe('TOO_MANY_REQUESTS')
+    expect(await (await socketCaller(db, cookieOf(bob))).auth.me()).toMatchObject({ id: bob.user.id })
   })
 
   it('keys unauthenticated sockets by IP, and never limits HTTP callers here', async () => {
-    const anon = await socketCaller(undefined, '10.7.7.7')
+    const anon = await socketCaller(db, undefined, '10.7.7.7')
     const { limited } = await burst(() => anon.auth.me(), 45)
     expect(limited.length).toBeGreaterThan(0)
-    expect(await (await socketCaller(undefined, '10.7.7.8')).auth.me()).toBeNull()
+    expect(await (await socketCaller(db, undefined, '10.7.7.8')).auth.me()).toBeNull()
     const http = await callerFor(db, { ip: '10.7.7.7' })
     const { ok } = await burst(() => http.auth.me(), 45)
     expect(ok).toBe(45)
+  })
+})
+
+describe.runIf(databaseAvailable && redisAvailable())('rate limit of socket calls shared through Redis', () => {
+  let db: Database
+  let redis: RedisServer
+  const connections: Redis[] = []
+  let previous: CallLimiter | undefined
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    if (previous) setSocketCallLimiter(previous)
+    for (const c of connections) c.disconnect()
+    await redis?.stop()
+    await db?.close()
+  })
+
+  /** The limiter an instance's plugin installs, on its own connection; the clock stands still. */
+  async function instanceLimiter(now: () => number) {
+    const conn = limiterRedisConnection(redis.url)
+    connections.push(conn)
+    if (conn.status !== 'ready') await new Promise<void>(resolve => conn.once('ready', () => resolve()))
+    return new RedisTokenBucketLimiter(conn, SOCKET_CALL_LIMIT.capacity, SOCKET_CALL_LIMIT.perSecond, { prefix: 'tt:ratelimit:ws:', now })
+  }
+
+  it('a user\'s sockets on two instances share one budget of 30', async () => {
+    const now = () => 1_700_000_000_000
+    const alice = await signUp(db)
+    previous = setSocketCallLimiter(await instanceLimiter(now))
+    const onA = await socketCaller(db, cookieOf(alice))
+    expect((await burst(() => onA.auth.me(), 20)).ok).toBe(20)
+
+    setSocketCallLimiter(await instanceLimiter(now))
+    const onB = await socketCaller(db, cookieOf(alice), '10.9.9.11')
+    const { ok, limited } = await burst(() => onB.auth.me(), 20)
+    expect(ok).toBe(10)
+    expect(limited).toHaveLength(10)
+    expect(limited[0]!.message).toBe('Too many requests on this connection, retry in 1 s')
+    expect(limited[0]!.data.httpStatus).toBe(429)
   })
 })

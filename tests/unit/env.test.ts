@@ -69,4 +69,12 @@ describe('parseEnv', () => {
     expect(parseEnv({ SEED_DEMO: 'false', LOG_LEVEL: 'silent' })).toMatchObject({ SEED_DEMO: 'false', LOG_LEVEL: 'silent' })
     expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must start with redis:\/\//)
   })
+
+  it('AUTH_SECRET is optional, and at least 32 characters when set', () => {
+    expect(parseEnv({}).AUTH_SECRET).toBeUndefined()
+    expect(parseEnv({ AUTH_SECRET: '' }).AUTH_SECRET).toBeUndefined()
+    const secret = 'k'.repeat(32)
+    expect(parseEnv({ AUTH_SECRET: secret }).AUTH_SECRET).toBe(secret)
+    expect(() => parseEnv({ AUTH_SECRET: 'short-secret' })).toThrow('Invalid configuration: AUTH_SECRET: AUTH_SECRET must be at least 32 characters')
+  })
 })

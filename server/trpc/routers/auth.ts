@@ -1,7 +1,8 @@
 import { loginInput, registerInput } from '../../../shared/schemas/auth'
 import { login, register } from '../../services/auth'
 import { invalidateSession } from '../../services/session'
-import { publicProcedure, router, sessionProcedure } from '../init'
+import { createWsTicket } from '../../services/wsTicket'
+import { protectedProcedure, publicProcedure, router, sessionProcedure } from '../init'
 
 export const authRouter = router({
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
@@ -25,4 +26,7 @@ export const authRouter = router({
   }),
 
   me: publicProcedure.query(({ ctx }) => ctx.user),
+
+  /** A 60-second ticket that authenticates a WebSocket as `connectionParams.token` (docs/websocket.md). */
+  wsTicket: protectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.user.id)),
 })

@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createWsContext } from '../../server/realtime/wsContext'
+import {
+  AUTH_SECRET_REDIS_KEY,
+  AuthSecretSource,
+  authSecrets,
+  mintWsTicket,
+  verifyWsTicket,
+  WS_TICKET_AUDIENCE,
+  WS_TICKET_ISSUER,
+  WS_TICKET_TYPE,
+} from '../../server/services/wsTicket'
+import { createCaller } from '../../server/trpc/routers/_app'
+import type { Database } from '../../server/utils/db'
+import { callerFor, failure, projectWithTeam, signUp } from '../factories'
+import { freePort } from '../setup/postgres'
+import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { createTestDatabase, databaseAvailable } from '../setup/testDb'
+
+describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
+  let db: Database
+  let team: Awaited<ReturnType<typeof projectWithTeam>>
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    team = await projectWithTeam(db)
+  })
+  afterAll(() => db?.close())
+
+  /** A caller with the context a socket gets from its `connectionParams.token` (and cookie, if any). */
+  async function socketWithToken(token: string | undefined, cookie?: string) {
+    const ctx = await createWsContext({
+      db: db.prisma,
+      env: { secureCookies: false },
+      headers: cookie ? { cookie } : {},
+      ip: `10.8.${randomBytes(1)[0]}.${randomBytes(1)[0]}`,
+      connectionParams: token === undefined ? null : { token },
+    })
+    return { ctx, caller: createCaller(ctx) }
+  }
+
+  /** The socket is unauthenticated: nobody is signed in and protected calls answer UNAUTHORIZED. */
+  async function expectUnauthenticated(token: string, cookie?: string) {
+    const { ctx, caller } = await socketWithToken(token, cookie)
+    expect(ctx.user).toBeNull()
+    expect(await caller.auth.me()).toBeNull()
+    expect((await failure(caller.project.list())).code).toBe('UNAUTHORIZED')
+  }
+
+  it('mints a 60-second ticket that signs a socket in as the user, without a cookie', async () => {
+    const before = Date.now()
+    const { ticket, expiresAt } = await team.owner.caller.auth.wsTicket()
+    expect(ticket.split('.')).toHaveLength(3)
+    expect(expiresAt).toBeInstanceOf(Date)
+    expect(expiresAt.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 60_000)
+    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 60_000)
+
+    const { ctx, caller } = await socketWithToken(ticket)
+    expect(ctx.user).toMatchObject({ id: team.owner.user.id, username: team.owner.user.username })
+    expect(ctx.session).toBeNull()
+    expect(ctx.socket).toBe(true)
+    const projects = await caller.project.list()
+    expect(projects.map(p => p.id)).toContain(team.project.id)
+  })
+
+  it('carries sub, audience, issuer and a unique jti; two tickets differ', async () => {
+    const a = await team.owner.caller.auth.wsTicket()
+    const b = await team.owner.caller.auth.wsTicket()
+    expect(a.ticket).not.toBe(b.ticket)
+    const claims = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+    const header = JSON.parse(Buffer.from(a.ticket.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>
+    expect(header).toMatchObject({ alg: 'HS256', typ: WS_TICKET_TYPE })
+    const ca = claims(a.ticket)
+    expect(ca).toMatchObject({ sub: team.owner.user.id, aud: WS_TICKET_AUDIENCE, iss: WS_TICKET_ISSUER })
+    expect(Number(ca.exp) - Number(ca.iat)).toBe(60)
+    expect(typeof ca.jti).toBe('string')
+    expect(ca.jti).not.toBe(claims(b.ticket).jti)
+  })
+
+  it('needs a signed-in caller; an API token may mint one too', async () => {
+    const anon = await callerFor(db)
+    expect((await failure(anon.auth.wsTicket())).code).toBe('UNAUTHORIZED')
+
+    const member = await signUp(db)
+    const { token } = await member.caller.apiToken.create({ name: 'socket client' })
+    const viaToken = await callerFor(db, { bearer: token })
+    const { ticket } = await viaToken.auth.wsTicket()
+    const { ctx } = await socketWithToken(ticket)
+    expect(ctx.user?.id).toBe(member.user.id)
+  })
+
+  it('still accepts a personal API token on the socket', async () => {
+    const { token } = await team.owner.caller.apiToken.create({ name: 'ws' })
+    const { ctx } = await socketWithToken(token)
+    expect(ctx.user?.id).toBe(team.owner.user.id)
+  })
+
+  it('is not accepted as an HTTP Bearer', async () => {
+    const { ticket } = await team.owner.caller.auth.wsTicket()
+    const http = await callerFor(db, { bearer: ticket })
+    expect(await http.auth.me()).toBeNull()
+    expect((await failure(http.project.list())).code).toBe('UNAUTHORIZED')
+  })
+
+  it('expires after 60 s (checked with an injected clock)', async () => {
+    const secret = await authSecrets.get()
+    const issued = new Date('2030-01-01T12:00:00Z')
+    const { ticket } = await mintWsTicket(secret, team.owner.user.id, issued)
+    expect(await verifyWsTicket(secret, ticket, new Date(issued.getTime() + 1_000))).toBe(team.owner.user.id)
+    expect(await verifyWsTicket(secret, ticket, new Date(issued.getTime() + 59_000))).toBe(team.owner.user.id)
+    expect(await verifyWsTicket(secret, ticket, new Date(issued.getTime() + 66_000))).toBeNull()
+    // Not yet valid either, when used long before it was issued.
+    expect(await verifyWsTicket(secret, ticket, new Date(issued.getTime() - 3_600_000))).toBeNull()
+  })
+
+  it('an expired ticket leaves the socket unauthenticated, even with a valid cookie', async () => {
+    const expired = await mintWsTicket(await authSecrets.get(), team.owner.user.id, new Date(Date.now() - 120_000))
+    expect(expired.expiresAt.getTime()).toBeLessThan(Date.now())
+    await expectUnauthenticated(expired.ticket)
+    await expectUnauthenticated(expired.ticket, `tt_session=${team.owner.jar.values.get('tt_session')}`)
+  })
+
+  it('refuses a ticket with another audience, issuer or type, or an over-long life', async () => {
+    const secret = await authSecrets.get()
+    const sign = (opts: { aud?: string, iss?: string, typ?: string, life?: number }) => new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: opts.typ ?? WS_TICKET_TYPE })
+      .setSubject(team.owner.user.id)
+      .setAudience(opts.aud ?? WS_TICKET_AUDIENCE)
+      .setIssuer(opts.iss ?? WS_TICKET_ISSUER)
+      .setJti('j-1')
+      .setIssuedAt()
+      .setExpirationTime(`${opts.life ?? 60}s`)
+      .sign(secret)
+    // The control: the same construction with the right claims is accepted.
+    expect((await socketWithToken(await sign({}))).ctx.user?.id).toBe(team.owner.user.id)
+    await expectUnauthenticated(await sign({ aud: 'tasktracker:api' }))
+    await expectUnauthenticated(await sign({ iss: 'someone-else' }))
+    await expectUnauthenticated(await sign({ typ: 'JWT' }))
+    await expectUnauthenticated(await sign({ life: 86_400 }))
+  })
+
+  it('refuses a ticket signed with another secret, or naming an unknown user', async () => {
+    await expectUnauthenticated((await mintWsTicket(randomBytes(32), team.owner.user.id)).ticket)
+    await expectUnauthenticated((await mintWsTicket(await authSecrets.get(), 'no-such-user')).ticket)
+  })
+
+  it('refuses garbage and unsigned tokens without failing', async () => {
+    const { ticket } = await team.owner.caller.auth.wsTicket()
+    const [header, payload] = ticket.split('.')
+    const unsigned = [
+      Buffer.from(JSON.stringify({ alg: 'none', typ: WS_TICKET_TYPE })).toString('base64url'),
+      payload,
+      '',
+    ].join('.')
+    const tampered = [header, Buffer.from(JSON.stringify({ sub: 'someone-else', aud: WS_TICKET_AUDIENCE, iss: WS_TICKET_ISSUER })).toString('base64url'), ticket.split('.')[2]].join('.')
+    for (const bad of ['garbage', 'a.b.c', '...', 'ttp_notarealtoken', unsigned, tampered, `${ticket}x`, 'x'.repeat(100_000)]) {
+      await expectUnauthenticated(bad)
+    }
+  })
+})
+
+describe.runIf(redisAvailable())('the ticket secret without AUTH_SECRET', () => {
+  let redis: RedisServer
+  let admin: Redis
+  beforeAll(async () => {
+    redis = await startRedis()
+    admin = new Redis(redis.url)
+  })
+  afterAll(async () => {
+    admin?.disconnect()
+    await redis?.stop()
+  })
+
+  const env = (over: { AUTH_SECRET?: string, REDIS_URL?: string } = {}) => () => ({ NODE_ENV: 'test', ...over })
+
+  it('AUTH_SECRET wins when set', async () => {
+    const secret = 'x'.repeat(40)
+    const source = new AuthSecretSource(env({ AUTH_SECRET: secret, REDIS_URL: redis.url }))
+    expect(Buffer.from(await source.get()).toString()).toBe(secret)
+  })
+
+  it('without Redis, each process has its own random secret, stable for its life', async () => {
+    const a = new AuthSecretSource(env())
+    const b = new AuthSecretSource(env())
+    const first = Buffer.from(await a.get())
+    expect(first.length).toBeGreaterThanOrEqual(32)
+    expect(Buffer.from(await a.get())).toEqual(first)
+    expect(Buffer.from(await b.get())).not.toEqual(first)
+  })
+
+  it('with Redis, every instance adopts the first one\'s secret: a ticket minted on one opens on the other', async () => {
+    await admin.del(AUTH_SECRET_REDIS_KEY)
+    const a = new AuthSecretSource(env({ REDIS_URL: redis.url }))
+    const b = new AuthSecretSource(env({ REDIS_URL: redis.url }))
+    const secretA = await a.get()
+    expect(Buffer.from(await b.get())).toEqual(Buffer.from(secretA))
+    expect(await admin.get(AUTH_SECRET_REDIS_KEY)).toBe(Buffer.from(secretA).toString())
+    const { ticket } = await mintWsTicket(secretA, 'user-1')
+    expect(await verifyWsTicket(await b.get(), ticket)).toBe('user-1')
+  })
+
+  it('re-seeds the shared secret when Redis forgot it, so instances started later agree again', async () => {
+    await admin.del(AUTH_SECRET_REDIS_KEY)
+    let now = 1_000_000
+    const a = new AuthSecretSource(env({ REDIS_URL: redis.url }), () => now)
+    const secretA = Buffer.from(await a.get()).toString()
+    await admin.flushall() // Redis restarted without persistence
+    now += 61_000
+    expect(Buffer.from(await a.get()).toString()).toBe(secretA) // answers at once, re-checks behind
+    const deadline = Date.now() + 10_000
+    while ((await admin.get(AUTH_SECRET_REDIS_KEY)) !== secretA) {
+      if (Date.now() > deadline) throw new Error('the secret was not re-seeded')
+      await new Promise(r => setTimeout(r, 20))
+    }
+    const later = new AuthSecretSource(env({ REDIS_URL: redis.url }))
+    expect(Buffer.from(await later.get()).toString()).toBe(secretA)
+  })
+
+  it('when Redis is unreachable, tickets can be neither minted nor accepted, and it tries again later', async () => {
+    const port = await freePort()
+    const source = new AuthSecretSource(env({ REDIS_URL: `redis://127.0.0.1:${port}` }))
+    await expect(source.get()).rejects.toThrow()
+    await expect(source.get()).rejects.toThrow()
+  })
+})
