@@ -36,9 +36,10 @@ export function checkFrame(data: RawData, isBinary: boolean): { code: number, re
 
 /**
  * The socket as tRPC gets it: its 'message' listeners only see frames that pass `checkFrame`.
- * A bad frame closes the socket with its code, and nothing after it is delivered.
+ * A bad frame closes the socket with its code, and nothing after it is delivered. `send`, when
+ * given, replaces the socket's own (the send gate of server/realtime/fanout.ts).
  */
-export function guardSocket(socket: WebSocket): WebSocket {
+export function guardSocket(socket: WebSocket, send?: (data: unknown) => void): WebSocket {
   let verdict: { data: unknown, ok: boolean } | null = null
   let closing = false
   const pass = (data: RawData, isBinary: boolean): boolean => {
@@ -70,6 +71,7 @@ export function guardSocket(socket: WebSocket): WebSocket {
           return receiver
         }
       }
+      if (prop === 'send' && send) return send
       if (prop === 'off' || prop === 'removeListener') {
         return (event: string, listener: (...args: never[]) => unknown) => {
           target[prop](event, (wrapped.get(listener) ?? listener) as never)

@@ -5,6 +5,7 @@ import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
+import { DirectSink } from './fanout'
 
 /** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
 const MAX_QUEUED = 5_000
@@ -36,6 +37,13 @@ class LiveQueue {
     wake?.()
   }
 
+  /** Whatever is queued, without waiting. */
+  drain(): ProjectEvent[] {
+    const items = this.items
+    this.items = []
+    return items
+  }
+
   /** Everything queued so far (empty only when woken by abort or overflow). */
   async take(signal: AbortSignal | undefined): Promise<ProjectEvent[]> {
     if (!this.items.length && !this.overflowed && !signal?.aborted) {
@@ -55,6 +63,15 @@ export interface ProjectStreamInput {
   lastEventId?: string | null
 }
 
+export interface ProjectStreamOptions {
+  /**
+   * Hand live delivery to the direct fan-out (server/realtime/fanout.ts) once caught up. Only for
+   * subscriptions served by our WebSocket handler, whose send gate understands the yielded sink.
+   */
+  direct?: boolean
+  bus?: EventBus
+}
+
 function parseSeq(lastEventId: string): number {
   if (!/^\d{1,15}$/.test(lastEventId)) throw new DomainError('BAD_REQUEST', `lastEventId ${lastEventId} is not an event seq`)
   return Number(lastEventId)
@@ -70,14 +87,19 @@ function parseSeq(lastEventId: string): number {
  * first has the missing range read from the log (the bus may lose messages, the log never does).
  * The stream ends when `signal` aborts, or after yielding the event that removes the subscriber from
  * the project (member.removed / member.left about them).
+ *
+ * With `direct`, once the backlog is sent the generator yields a `DirectSink` (never sent: the
+ * socket's gate attaches it to the project's fan-out set) and supervises it: it fills gaps from the
+ * log and ends the stream when the sink says so.
  */
 export async function openProjectEventStream(
   db: Db,
   userId: string,
   input: ProjectStreamInput,
   signal: AbortSignal | undefined,
-  bus: EventBus = useEventBus(),
+  options: ProjectStreamOptions = {},
 ): Promise<AsyncGenerator<TrackedEnvelope<ProjectEvent>, void, unknown>> {
+  const bus = options.bus ?? useEventBus()
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
 
@@ -126,8 +148,58 @@ export async function openProjectEventStream(
       }
     }
 
+    /** Sends the log after the sink's last seq, then what arrived meanwhile, until nothing is missing. */
+    async function heal(sink: DirectSink) {
+      for (;;) {
+        for (;;) {
+          const batch = await readEvents(db, projectId, sink.last, null, BACKFILL_BATCH)
+          for (const event of batch) {
+            if (signal?.aborted || sink.ended) return
+            sink.write(freezeEvent(event))
+          }
+          if (batch.length < BACKFILL_BATCH) break
+        }
+        const pending = sink.pending.sort((a, b) => a.seq - b.seq)
+        sink.pending = []
+        let gap = false
+        for (const event of pending) {
+          if (event.seq <= sink.last) continue
+          if (event.seq > sink.last + 1) {
+            gap = true
+            break
+          }
+          sink.write(event)
+        }
+        if (!gap || sink.ended || signal?.aborted) {
+          sink.stalled = false
+          return
+        }
+      }
+    }
+
     try {
       if (resumeFrom !== null) yield* fromLog(null)
+      if (options.direct && !ended && !signal?.aborted) {
+        const sink = new DirectSink(projectId, userId, last)
+        yield sink as unknown as TrackedEnvelope<ProjectEvent>
+        if (sink.attached) {
+          // The project's fan-out set delivers from now on; hand over what this stream still holds.
+          unsubscribe()
+          if (queue.overflowed) sink.requestHeal()
+          for (const event of queue.drain()) sink.deliver(event)
+          try {
+            for (;;) {
+              const wake = await sink.next(signal)
+              if (wake !== 'stalled') return
+              await heal(sink)
+              if (sink.ended) return
+            }
+          }
+          finally {
+            sink.detach()
+          }
+        }
+      }
       while (!ended && !signal?.aborted) {
         const live = await queue.take(signal)
         if (queue.overflowed) {

@@ -3,9 +3,11 @@ import { Socket } from 'node:net'
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { appRouter } from '../trpc/routers/_app'
+import type { Db } from '../utils/db'
 import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
+import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
 import { createWsContext } from './wsContext'
 
@@ -42,33 +44,82 @@ function clientIp(peer: PeerLike, trustProxy: boolean): string {
   return forwarded || peer.remoteAddress || 'unknown'
 }
 
-// Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
-let typeOnlyServer: WebSocketServer | undefined
+export interface TrpcSocketHandlerOptions {
+  /** Where contexts get their database (default: the app's). */
+  database?: () => Promise<Db>
+  /** Live events through the direct fan-out (default); false = tRPC's own loop for every frame. */
+  direct?: boolean
+}
 
-/** Hands an opened socket to tRPC: one connection handler per socket, authenticated once. */
-export function serveTrpcSocket(peer: PeerLike) {
-  const socket = peer.websocket
-  if (!isNodeWebSocket(socket)) {
-    throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
-  }
-  const env = useEnv()
-  const ip = clientIp(peer, env.TRUST_PROXY)
-  typeOnlyServer ??= new WebSocketServer({ noServer: true })
+/** What each socket's frames cost to encode: the default JSON, except that a yielded sink is bound, not sent. */
+const encoder = {
+  encode(envelope: { id?: string | number | null, jsonrpc?: string, result?: { type?: string, data?: unknown } }): string {
+    const sink = envelope.result?.type === 'data' ? sinkOf(envelope.result.data) : null
+    if (sink && envelope.id != null) {
+      sink.bind(envelope.id, envelope.jsonrpc)
+      // Not a frame: the socket's send gate attaches the sink instead of sending it.
+      return sink as unknown as string
+    }
+    return JSON.stringify(envelope)
+  },
+  decode: (data: string | Buffer) => {
+    if (typeof data !== 'string') throw new Error('Binary frames are not supported')
+    return JSON.parse(data) as unknown
+  },
+}
+
+/**
+ * Builds the function that serves an opened socket with tRPC. One tRPC connection handler serves
+ * every socket (what differs per socket — its IP — travels with its upgrade request).
+ */
+export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) {
+  const direct = options.direct ?? true
+  const database = options.database ?? (async () => (await getAppDatabase()).prisma)
+  const ips = new WeakMap<IncomingMessage, string>()
+  // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
+  const wss = new WebSocketServer({ noServer: true })
+  configureFanout({ serialize: appRouter._def._config.transformer.output.serialize })
   const handler = getWSConnectionHandler({
-    wss: typeOnlyServer,
+    wss,
     router: appRouter,
     keepAlive,
-    createContext: async ({ req, info }) => createWsContext({
-      db: (await getAppDatabase()).prisma,
-      env,
-      headers: req.headers,
-      ip,
-      connectionParams: info.connectionParams,
-    }),
+    experimental_encoder: encoder,
+    createContext: async ({ req, info }) => {
+      const ctx = await createWsContext({
+        db: await database(),
+        env: useEnv(),
+        headers: req.headers,
+        ip: ips.get(req) ?? 'unknown',
+        connectionParams: info.connectionParams,
+      })
+      return direct ? markDirectFanout(ctx) : ctx
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
     },
   })
-  // Oversized or non-JSON frames close the socket (1009 / 1003) before tRPC sees them.
-  handler(guardSocket(socket), toIncomingMessage(peer.request))
+
+  return (peer: PeerLike) => {
+    const socket = peer.websocket
+    if (!isNodeWebSocket(socket)) {
+      throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
+    }
+    const req = toIncomingMessage(peer.request)
+    ips.set(req, clientIp(peer, useEnv().TRUST_PROXY))
+    const gate = new SendGate(socket)
+    const send = (data: unknown) => {
+      if (data instanceof DirectSink) data.attach(gate)
+      else gate.send(data as string)
+    }
+    // Oversized or non-JSON frames close the socket (1009 / 1003) before tRPC sees them.
+    handler(guardSocket(socket, send), req)
+  }
+}
+
+let serveDefault: ReturnType<typeof createTrpcSocketHandler> | undefined
+
+/** Hands an opened socket (crossws peer) to tRPC. */
+export function serveTrpcSocket(peer: PeerLike) {
+  serveDefault ??= createTrpcSocketHandler()
+  serveDefault(peer)
 }

@@ -187,7 +187,7 @@ describe.runIf(databaseAvailable && redisAvailable())('RedisBus (two instances o
   it('resubscribes after its subscriber connection drops, and the stream heals what Redis lost meanwhile', async () => {
     const { owner, project, start } = await team()
     const controller = new AbortController()
-    const stream = await openProjectEventStream(db.prisma, owner.user.id, { projectId: project.id }, controller.signal, busB)
+    const stream = await openProjectEventStream(db.prisma, owner.user.id, { projectId: project.id }, controller.signal, { bus: busB })
     await subscribed(project.id, 1)
 
     // Drop instance B's subscriber connection: whatever A publishes until it is back is lost.

@@ -1,4 +1,5 @@
 import { byIdInput, projectCreateInput, projectOnEventInput, projectUpdateInput } from '../../../shared/schemas/project'
+import { supportsDirectFanout } from '../../realtime/fanout'
 import { openProjectEventStream } from '../../realtime/projectStream'
 import { createProject, getProject, listProjects, updateProject } from '../../services/project'
 import { protectedProcedure, router } from '../init'
@@ -11,5 +12,5 @@ export const projectRouter = router({
   /** Durable project events over the WebSocket; tracked ids are seqs (see docs/websocket.md). */
   onEvent: protectedProcedure
     .input(projectOnEventInput)
-    .subscription(({ ctx, input, signal }) => openProjectEventStream(ctx.db, ctx.user.id, input, signal)),
+    .subscription(({ ctx, input, signal }) => openProjectEventStream(ctx.db, ctx.user.id, input, signal, { direct: supportsDirectFanout(ctx) })),
 })
