@@ -35,8 +35,9 @@ export interface WsContextInput {
 /**
  * Who is on a socket: `connectionParams.token` when sent — a personal API token (`ttp_…`) or a
  * ticket from `auth.wsTicket` (an invalid one leaves the socket unauthenticated, it does not fall
- * back to the cookie) — else the session cookie of the upgrade request. A socket cannot set cookies, so a session renewal is skipped here (the next
- * HTTP request renews it) and an invalid cookie is simply ignored.
+ * back to the cookie) — else the session cookie of the upgrade request. A socket cannot set
+ * cookies, so a session renewal is skipped here (the next HTTP request renews it) and an invalid
+ * cookie is simply ignored.
  */
 export function createWsContext({ db, env, headers, ip, connectionParams }: WsContextInput): Promise<Context> {
   const values = parseCookieHeader(headers.cookie)
