@@ -12,6 +12,7 @@ const projectSelect = {
   key: true,
   description: true,
   eventSeq: true,
+  conflictPolicy: true,
   createdAt: true,
   updatedAt: true,
 } as const

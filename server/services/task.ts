@@ -1,12 +1,13 @@
 import { generateKeyBetween } from 'fractional-indexing'
 import { taskStatusValues, writerRoles, type TaskStatus } from '../../shared/schemas/common'
-import type { CommentCreateInput, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
+import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
 import type { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, lockProject, transaction } from './events'
+import { appendEvent, diffFields, lockProject, transaction, type FieldChanges } from './events'
+import { mergeTaskPatch, type FieldHistory } from './merge'
 
 export const taskSelect = {
   id: true,
@@ -175,29 +176,111 @@ function toEventTask(task: TaskDto) {
   return JSON.parse(JSON.stringify(rest)) as Prisma.InputJsonObject
 }
 
+/** task.update with a stale baseVersion: the fields changed since, per the event log, merged with the patch. */
+async function mergeStalePatch(tx: DbTx, task: TaskDto, baseVersion: number, patch: TaskPatch): Promise<TaskPatch> {
+  const { conflictPolicy } = await tx.project.findUniqueOrThrow({ where: { id: task.projectId }, select: { conflictPolicy: true } })
+  const { changedSince, complete } = await changesSince(tx, task, baseVersion)
+  if (!complete) {
+    // A version without its event (should not happen): nothing is known about the base, so every
+    // field the patch would change counts as changed by someone else.
+    for (const field of Object.keys(patch)) {
+      if (!changedSince.has(field)) changedSince.set(field, { base: null, actor: null, at: task.updatedAt })
+    }
+  }
+  const { apply, conflicts } = mergeTaskPatch({ current: task, patch, changedSince, policy: conflictPolicy })
+  if (conflicts.length === 0) return apply
+  const details: TaskConflictDetails<TaskDto> = {
+    current: task,
+    conflicts: conflicts.map(({ field, base, theirs, mine }) => {
+      const { actor, at } = changedSince.get(field)!
+      return { field, base, theirs: { value: theirs, actor, at }, mine }
+    }),
+  }
+  throw new DomainError(
+    'CONFLICT',
+    `Task ${task.id} was changed by someone else since version ${baseVersion} (now ${task.version}): ${conflicts.map(c => c.field).join(', ')}`,
+    { ...details },
+  )
+}
+
+interface LoggedFieldChange extends FieldHistory {
+  /** the latest write that changed the field */
+  actor: ChangeActor | null
+  at: Date
+}
+
+/** Fields stored as JSON in the log whose values are not JSON types. */
+function fromLog(field: string, value: unknown): unknown {
+  return field === 'dueDate' && typeof value === 'string' ? new Date(value) : value
+}
+
+/**
+ * Which fields the writes after `baseVersion` changed, with their value at `baseVersion` (the `from`
+ * of the first change) and who changed them last. `complete` is false when a version has no event.
+ */
+async function changesSince(tx: DbTx, task: TaskDto, baseVersion: number) {
+  const rows = await tx.projectEvent.findMany({
+    where: {
+      projectId: task.projectId,
+      entityId: task.id,
+      type: { in: ['task.updated', 'task.moved'] },
+      data: { path: ['version'], gt: baseVersion },
+    },
+    orderBy: { seq: 'asc' },
+    select: { data: true, createdAt: true, actor: { select: { id: true, username: true, name: true } } },
+  })
+  const changedSince = new Map<string, LoggedFieldChange>()
+  const versions = new Set<number>()
+  for (const row of rows) {
+    const data = row.data as { version: number, changes: FieldChanges }
+    versions.add(data.version)
+    for (const [field, { from }] of Object.entries(data.changes)) {
+      const seen = changedSince.get(field)
+      if (seen) Object.assign(seen, { actor: row.actor, at: row.createdAt })
+      else changedSince.set(field, { base: fromLog(field, from), actor: row.actor, at: row.createdAt })
+    }
+  }
+  let complete = true
+  for (let v = baseVersion + 1; v <= task.version; v++) complete &&= versions.has(v)
+  return { changedSince, complete }
+}
+
+/**
+ * Applies a patch written against `baseVersion`. The current version: as is. An older one: merged
+ * with what happened since (server/services/merge.ts), or CONFLICT with nothing applied. The project
+ * lock serializes task writes, and the write is guarded by the version it was merged onto.
+ */
 export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
   return transaction(db, async (tx) => {
+    const found = await tx.task.findUnique({ where: { id: input.id }, select: { projectId: true } })
+    if (!found) throw notFound('Task', input.id)
+    await lockProject(tx, found.projectId)
+    // Read under the lock: no other write of this project's tasks can commit until this one does.
     const task = await loadTask(tx, userId, input.id, writerRoles)
-    await lockProject(tx, task.projectId)
-    if (task.version !== input.baseVersion) {
-      throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else (version ${task.version}, you edited ${input.baseVersion})`, { current: task })
+    if (input.baseVersion > task.version) {
+      throw new DomainError('BAD_REQUEST', `Task ${input.id} is at version ${task.version}; baseVersion ${input.baseVersion} does not exist yet`, { field: 'baseVersion' })
     }
-    const changes = diffFields(task, input.patch)
+    const patch = input.baseVersion === task.version ? input.patch : await mergeStalePatch(tx, task, input.baseVersion, input.patch)
+    const changes = diffFields(task, patch)
     if (Object.keys(changes).length === 0) return task
-    if ('assigneeId' in changes) await assertAssignable(tx, task.projectId, input.patch.assigneeId)
+    if ('assigneeId' in changes) await assertAssignable(tx, task.projectId, patch.assigneeId)
     const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: { increment: 1 } }
-    for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (data as Record<string, unknown>)[key] = input.patch[key]
-    if (changes.status) data.position = await endOfColumn(tx, task.projectId, input.patch.status!, task.id)
-    // Guarded by version: a concurrent writer that committed first makes this match no row.
-    const { count } = await tx.task.updateMany({ where: { id: task.id, version: input.baseVersion }, data })
-    if (count === 0) throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else`, { current: task })
+    for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (data as Record<string, unknown>)[key] = patch[key]
+    if (changes.status) data.position = await endOfColumn(tx, task.projectId, patch.status!, task.id)
+    // Guarded by the version the patch was merged onto: a writer that bypassed the lock makes this match no row.
+    const { count } = await tx.task.updateMany({ where: { id: task.id, version: task.version }, data })
+    if (count === 0) {
+      const current = await loadTask(tx, userId, input.id)
+      const details: TaskConflictDetails<TaskDto> = { current, conflicts: [] }
+      throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else while saving`, { ...details })
+    }
     await appendEvent(tx, {
       projectId: task.projectId,
       type: 'task.updated',
       actorId: userId,
       entityType: 'task',
       entityId: task.id,
-      data: { version: input.baseVersion + 1, changes: JSON.parse(JSON.stringify(changes)) },
+      data: { version: task.version + 1, changes: JSON.parse(JSON.stringify(changes)) },
     })
     return tx.task.findUniqueOrThrow({ where: { id: task.id }, select: taskSelect })
   })

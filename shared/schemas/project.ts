@@ -16,10 +16,20 @@ export const projectCreateInput = z.object({
 })
 export type ProjectCreateInput = z.infer<typeof projectCreateInput>
 
+/**
+ * What task.update does with a write based on an older version: `merge` applies the fields nobody
+ * else changed (descriptions merge three-way) and answers CONFLICT for the rest; `lastWriteWins`
+ * applies every field (the overwritten values stay in the event log).
+ */
+export const conflictPolicyValues = ['merge', 'lastWriteWins'] as const
+export const conflictPolicySchema = z.enum(conflictPolicyValues)
+export type ConflictPolicy = z.infer<typeof conflictPolicySchema>
+
 export const projectUpdateInput = z.object({
   id: idSchema,
   name: projectNameSchema.optional(),
   description: z.string().max(2000, 'At most 2000 characters').optional(),
+  conflictPolicy: conflictPolicySchema.optional(),
 })
 export type ProjectUpdateInput = z.infer<typeof projectUpdateInput>
 

@@ -44,6 +44,28 @@ export const taskUpdateInput = z.object({
 })
 export type TaskUpdateInput = z.input<typeof taskUpdateInput>
 
+/** Who made a change (null when their account is gone). */
+export interface ChangeActor {
+  id: string
+  username: string
+  name: string
+}
+
+/** One field that task.update could not merge: its value at the writer's base version, now, and in the patch. */
+export interface TaskFieldConflict {
+  field: string
+  base: unknown
+  /** the current value and the latest logged write that changed it */
+  theirs: { value: unknown, actor: ChangeActor | null, at: Date }
+  mine: unknown
+}
+
+/** `data.details` of a task.update CONFLICT; `current` is the task as task.byId returns it. */
+export interface TaskConflictDetails<Task = unknown> {
+  current: Task
+  conflicts: TaskFieldConflict[]
+}
+
 /** Move a task into `status`, between two neighbours (ids of the cards that will be above/below it). */
 export const taskMoveInput = z.object({
   id: idSchema,

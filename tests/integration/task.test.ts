@@ -101,7 +101,7 @@ describe.runIf(databaseAvailable)('tasks', () => {
       expect((await owner.caller.task.byId({ id: task.id })).version).toBe(1)
     })
 
-    it('a stale baseVersion is a CONFLICT and the newer edit survives', async () => {
+    it('a stale edit of a field someone else changed is a CONFLICT and the newer edit survives (merge rules: taskMerge.test.ts)', async () => {
       const project = await freshProject()
       const task = await owner.caller.task.create(taskInput(project.id, { title: 'Original' }))
       await member.caller.task.update({ id: task.id, baseVersion: 1, patch: { title: 'Member edit' } })
@@ -109,7 +109,7 @@ describe.runIf(databaseAvailable)('tasks', () => {
       expect(f.code).toBe('CONFLICT')
       expect(f.data.details).toMatchObject({ current: { title: 'Member edit', version: 2 } })
       expect((await owner.caller.task.byId({ id: task.id })).title).toBe('Member edit')
-      expect((await failure(owner.caller.task.update({ id: task.id, baseVersion: 3, patch: { title: 'From the future' } }))).code).toBe('CONFLICT')
+      expect((await failure(owner.caller.task.update({ id: task.id, baseVersion: 3, patch: { title: 'From the future' } }))).code).toBe('BAD_REQUEST')
     })
 
     it('of two concurrent edits from the same version exactly one wins', async () => {

@@ -1,4 +1,5 @@
 import { createCallerFactory, router } from '../init'
+import { activityRouter } from './activity'
 import { apiTokenRouter } from './apiToken'
 import { authRouter } from './auth'
 import { commentRouter } from './comment'
@@ -13,6 +14,7 @@ export const appRouter = router({
   member: memberRouter,
   task: taskRouter,
   comment: commentRouter,
+  activity: activityRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -1,0 +1,5 @@
+-- CreateEnum
+CREATE TYPE "ConflictPolicy" AS ENUM ('merge', 'lastWriteWins');
+
+-- AlterTable
+ALTER TABLE "Project" ADD COLUMN     "conflictPolicy" "ConflictPolicy" NOT NULL DEFAULT 'merge';
