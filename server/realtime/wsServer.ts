@@ -1,5 +1,4 @@
-import { IncomingMessage } from 'node:http'
-import { Socket } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { appRouter } from '../trpc/routers/_app'
@@ -30,13 +29,13 @@ function isNodeWebSocket(socket: unknown): socket is WebSocket {
     && typeof (socket as { terminate?: unknown }).terminate === 'function'
 }
 
-/** The upgrade request as tRPC's ws adapter reads it: `url` (path + query) and node-style `headers`. */
+/**
+ * The upgrade request as tRPC's ws adapter reads it: only `url` (path + query) and node-style
+ * `headers` (a plain object, not an IncomingMessage with a socket: it lives as long as the socket).
+ */
 function toIncomingMessage(request: PeerLike['request']): IncomingMessage {
-  const req = new IncomingMessage(new Socket())
   const url = new URL(request.url)
-  req.url = `${url.pathname}${url.search}`
-  req.headers = Object.fromEntries(request.headers)
-  return req
+  return { url: `${url.pathname}${url.search}`, headers: Object.fromEntries(request.headers) } as IncomingMessage
 }
 
 function clientIp(peer: PeerLike, trustProxy: boolean): string {

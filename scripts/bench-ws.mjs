@@ -1,0 +1,272 @@
+// `npm run bench:ws`: real-time fan-out benchmark against the production build.
+// For each bus (in-process, then Redis) it starts `node .output/server/index.mjs` on a free loopback
+// port with a fresh embedded database, creates a project, and for each N opens N authenticated
+// sockets through the stock @trpc/client (createWSClient + wsLink + superjson), each subscribed to
+// the project's `project.onEvent`. A writer then updates tasks over HTTP at a fixed rate; every
+// update's event must reach every socket. Reported per run: connect time, delivery latency
+// (mutation sent → event received, one clock: the writer and the sockets share this process),
+// deliveries/s, lost deliveries, errors, and the server's RSS per idle connection.
+// Options: --n=100,1000,5000 --bus=memory,redis --rate=5 (updates/s) --duration=10 (s)
+//          --per-user=25 (sockets per user: the per-user socket rate limit allows 30 calls at once)
+//          --json=<file> (also write the results as JSON)
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
+import superjson from 'superjson'
+import WebSocket from 'ws'
+
+const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
+const SIZES = String(args.n ?? '100,1000,5000').split(',').map(Number)
+const BUSES = String(args.bus ?? 'memory,redis').split(',')
+const RATE = Number(args.rate ?? 5)
+const DURATION = Number(args.duration ?? 10) * 1000
+const PER_USER = Number(args['per-user'] ?? 25)
+const TASKS = 20
+
+if (!existsSync('.output/server/index.mjs')) {
+  console.error('No production build: run `npm run build` first.')
+  process.exit(1)
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const freePort = () => new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port
+    s.close(() => resolve(p))
+  })
+})
+const cleanup = []
+process.on('exit', () => {
+  for (const fn of cleanup.splice(0).reverse()) fn()
+})
+process.on('SIGINT', () => process.exit(130))
+
+async function startRedis() {
+  const bin = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(':').map(d => join(d, 'redis-server'))].find(p => existsSync(p))
+  if (!bin) throw new Error('redis-server is not installed (apt-get install -y redis-server)')
+  const port = await freePort()
+  const proc = spawn(bin, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' })
+  cleanup.push(() => proc.kill('SIGKILL'))
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => socket.end() && resolve(true))
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+    await sleep(50)
+  }
+  throw new Error('redis-server did not start')
+}
+
+async function startServer(extraEnv) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const dataDir = mkdtempSync(join(tmpdir(), 'tt-bench-ws-'))
+  const proc = spawn(process.execPath, ['.output/server/index.mjs'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: '', REDIS_URL: '', ...extraEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const stop = () => {
+    proc.kill('SIGKILL')
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  cleanup.push(stop)
+  const deadline = Date.now() + 90_000
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, pid: proc.pid, stop }
+    }
+    catch {
+      // not listening yet
+    }
+    await sleep(200)
+  }
+  throw new Error('server did not start')
+}
+
+/** Resident memory of a process, in KiB. */
+const rssKiB = pid => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+
+function httpCaller(base) {
+  let cookie = ''
+  const call = async (type, path, input) => {
+    const url = type === 'query'
+      ? `${base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`
+      : `${base}/api/trpc/${path}`
+    const res = await fetch(url, {
+      method: type === 'query' ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: type === 'query' ? undefined : JSON.stringify(superjson.serialize(input)),
+    })
+    const setCookie = res.headers.get('set-cookie')
+    if (setCookie) cookie = setCookie.split(';')[0]
+    const body = await res.json()
+    if (body.error) throw new Error(`${path}: ${JSON.stringify(body.error.json?.message ?? body.error)}`)
+    return superjson.deserialize(body.result.data)
+  }
+  return { call, cookie: () => cookie }
+}
+
+function headerWebSocket(headers) {
+  return class extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { headers })
+    }
+  }
+}
+
+function stats(samples) {
+  const s = Float64Array.from(samples).sort()
+  const q = p => s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : Number.NaN
+  return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.length ? s[s.length - 1] : Number.NaN }
+}
+
+const r1 = x => Math.round(x * 10) / 10
+
+async function runBus(busName) {
+  const redis = busName === 'redis' ? await startRedis() : null
+  const server = await startServer(redis ? { REDIS_URL: redis.url } : {})
+  const owner = httpCaller(server.base)
+  await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
+  const project = await owner.call('mutation', 'project.create', { name: 'Fan-out benchmark' })
+  const tasks = []
+  for (let i = 0; i < TASKS; i++) tasks.push(await owner.call('mutation', 'task.create', { projectId: project.id, title: `Task ${i}` }))
+
+  const users = [] // cookies of members
+  async function ensureUsers(count) {
+    while (users.length < count) {
+      const i = users.length
+      const user = httpCaller(server.base)
+      await user.call('mutation', 'auth.register', { email: `u${i}@bench.test`, username: `benchuser${i}`, name: `Bench User ${i}`, password: 'benchmark-password' })
+      await owner.call('mutation', 'member.add', { projectId: project.id, username: `benchuser${i}`, role: 'MEMBER' })
+      users.push(user.cookie())
+    }
+  }
+
+  const results = []
+  for (const n of SIZES) {
+    await ensureUsers(Math.ceil(n / PER_USER))
+    await sleep(1000)
+    const rssBefore = rssKiB(server.pid)
+    const sent = new Map() // marker → send time
+    const latencies = []
+    let received = 0
+    let errors = 0
+    const connectTimes = []
+    const clients = []
+    const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
+    const t0 = performance.now()
+    // Open in waves, as a crowd of browsers would, without overflowing the accept queue.
+    for (let i = 0; i < n; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, j) => new Promise((resolve) => {
+        const started = performance.now()
+        const socket = createWSClient({ url: wsUrl, WebSocket: headerWebSocket({ cookie: users[Math.floor((i + j) / PER_USER)] }), retryDelayMs: () => 1000 })
+        const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
+        const sub = client.project.onEvent.subscribe({ projectId: project.id }, {
+          onStarted: () => {
+            connectTimes.push(performance.now() - started)
+            resolve()
+          },
+          onData: ({ data }) => {
+            const marker = data.data?.changes?.title?.to
+            const at = sent.get(marker)
+            if (at !== undefined) {
+              latencies.push(performance.now() - at)
+              received++
+            }
+          },
+          onError: (error) => {
+            errors++
+            console.error(`subscription error: ${error.message}`)
+            resolve()
+          },
+        })
+        clients.push({ socket, sub })
+      })))
+    }
+    const connectAll = performance.now() - t0
+    await sleep(2000)
+    const rssIdle = rssKiB(server.pid)
+
+    // The writer: RATE updates per second, round-robin over the tasks (their versions tracked).
+    let k = 0
+    let writeErrors = 0
+    const writes = []
+    const start = performance.now()
+    while (performance.now() - start < DURATION) {
+      const task = tasks[k % TASKS]
+      const marker = `bench-${n}-${k}`
+      k++
+      const due = start + (k * 1000) / RATE
+      sent.set(marker, performance.now())
+      writes.push(owner.call('mutation', 'task.update', { id: task.id, baseVersion: task.version, patch: { title: marker } })
+        .then((updated) => {
+          task.version = updated.version
+        }, (error) => {
+          writeErrors++
+          sent.delete(marker)
+          console.error(error.message)
+        }))
+      await writes.at(-1)
+      const wait = due - performance.now()
+      if (wait > 0) await sleep(wait)
+    }
+    await Promise.all(writes)
+    const expected = sent.size * n
+    const drainDeadline = Date.now() + 15_000
+    while (received < expected && Date.now() < drainDeadline) await sleep(50)
+    const elapsed = (performance.now() - start) / 1000
+    const rssLoaded = rssKiB(server.pid)
+
+    const lat = stats(latencies)
+    const conn = stats(connectTimes)
+    const result = {
+      bus: busName,
+      n,
+      connectAllMs: Math.round(connectAll),
+      connectP50: r1(conn.p50),
+      connectP99: r1(conn.p99),
+      updates: sent.size,
+      deliveries: received,
+      lost: expected - received,
+      deliveriesPerSec: Math.round(received / elapsed),
+      p50: r1(lat.p50),
+      p95: r1(lat.p95),
+      p99: r1(lat.p99),
+      max: r1(lat.max),
+      errors: errors + writeErrors,
+      rssBeforeMiB: r1(rssBefore / 1024),
+      rssIdleMiB: r1(rssIdle / 1024),
+      rssLoadedMiB: r1(rssLoaded / 1024),
+      kibPerIdleConnection: r1((rssIdle - rssBefore) / n),
+    }
+    results.push(result)
+    console.log(JSON.stringify(result))
+
+    for (const { socket, sub } of clients) {
+      sub.unsubscribe()
+      socket.close()
+    }
+    await sleep(2000)
+  }
+  server.stop()
+  redis?.stop()
+  return results
+}
+
+const all = []
+for (const bus of BUSES) all.push(...(await runBus(bus)))
+
+console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.`)
+console.log(`Writer: ${RATE} task.update/s over HTTP for ${DURATION / 1000} s; each event reaches every socket.\n`)
+console.log('| bus | sockets | connect all | p50 | p95 | p99 | max | deliveries/s | lost | errors | RSS/idle conn |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+for (const r of all) {
+  console.log(`| ${r.bus} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
+}
+if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
+process.exit(0)
