@@ -196,15 +196,18 @@ async function runBus(busName) {
     let k = 0
     let writeErrors = 0
     const writes = []
+    const replies = []
     const start = performance.now()
     while (performance.now() - start < DURATION) {
       const task = tasks[k % TASKS]
       const marker = `bench-${n}-${k}`
       k++
       const due = start + (k * 1000) / RATE
-      sent.set(marker, performance.now())
+      const sentAt = performance.now()
+      sent.set(marker, sentAt)
       writes.push(owner.call('mutation', 'task.update', { id: task.id, baseVersion: task.version, patch: { title: marker } })
         .then((updated) => {
+          replies.push(performance.now() - sentAt)
           task.version = updated.version
         }, (error) => {
           writeErrors++
@@ -224,6 +227,7 @@ async function runBus(busName) {
 
     const lat = stats(latencies)
     const conn = stats(connectTimes)
+    const reply = stats(replies)
     const result = {
       bus: busName,
       n,
@@ -239,6 +243,8 @@ async function runBus(busName) {
       p99: r1(lat.p99),
       max: r1(lat.max),
       errors: errors + writeErrors,
+      replyP50: r1(reply.p50),
+      replyP99: r1(reply.p99),
       rssBeforeMiB: r1(rssBefore / 1024),
       rssIdleMiB: r1(rssIdle / 1024),
       rssLoadedMiB: r1(rssLoaded / 1024),
@@ -263,10 +269,10 @@ for (const bus of BUSES) all.push(...(await runBus(bus)))
 
 console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.`)
 console.log(`Writer: ${RATE} task.update/s over HTTP for ${DURATION / 1000} s; each event reaches every socket.\n`)
-console.log('| bus | sockets | connect all | p50 | p95 | p99 | max | deliveries/s | lost | errors | RSS/idle conn |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+console.log('| bus | sockets | connect all | p50 | p95 | p99 | max | mutation reply p50 / p99 | deliveries/s | lost | errors | RSS/idle conn |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const r of all) {
-  console.log(`| ${r.bus} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
+  console.log(`| ${r.bus} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.replyP50} / ${r.replyP99} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
 }
 if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
 process.exit(0)
