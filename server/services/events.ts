@@ -1,5 +1,6 @@
 import type { ProjectEvent } from '../../shared/events'
 import type { Prisma } from '../generated/prisma/client'
+import { notifyCommitted } from '../notifications/notifier'
 import { useEventBus } from '../realtime/bus'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
@@ -60,7 +61,10 @@ export async function transaction<T>(db: Db, fn: (tx: DbTx) => Promise<T>): Prom
     pendingEvents.set(tx, appended)
     return fn(tx)
   })
-  if (appended.length) publishLater(appended)
+  if (appended.length) {
+    publishLater(appended)
+    notifyCommitted(db, appended)
+  }
   return result
 }
 

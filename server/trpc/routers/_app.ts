@@ -4,6 +4,7 @@ import { apiTokenRouter } from './apiToken'
 import { authRouter } from './auth'
 import { commentRouter } from './comment'
 import { memberRouter } from './member'
+import { notificationRouter } from './notification'
 import { projectRouter } from './project'
 import { taskRouter } from './task'
 
@@ -14,6 +15,7 @@ export const appRouter = router({
   member: memberRouter,
   task: taskRouter,
   comment: commentRouter,
+  notification: notificationRouter,
   activity: activityRouter,
 })
 

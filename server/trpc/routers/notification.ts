@@ -1,0 +1,48 @@
+import {
+  muteInput,
+  notificationArchiveInput,
+  notificationListInput,
+  notificationMarkReadInput,
+  notificationOnEventInput,
+  notificationPreferencesUpdateInput,
+  unmuteInput,
+  watchInput,
+} from '../../../shared/schemas/notification'
+import {
+  archive,
+  getPreferences,
+  listMutes,
+  listNotifications,
+  markAllRead,
+  markRead,
+  mute,
+  setWatching,
+  unmute,
+  unreadCount,
+  updatePreferences,
+  watchStatus,
+} from '../../notifications/service'
+import { openNotificationStream } from '../../notifications/stream'
+import { protectedProcedure, router } from '../init'
+
+export const notificationRouter = router({
+  list: protectedProcedure.input(notificationListInput).query(({ ctx, input }) => listNotifications(ctx.db, ctx.user.id, input)),
+  unreadCount: protectedProcedure.query(({ ctx }) => unreadCount(ctx.db, ctx.user.id)),
+  markRead: protectedProcedure.input(notificationMarkReadInput).mutation(({ ctx, input }) => markRead(ctx.db, ctx.user.id, input.ids, input.read)),
+  markAllRead: protectedProcedure.mutation(({ ctx }) => markAllRead(ctx.db, ctx.user.id)),
+  archive: protectedProcedure.input(notificationArchiveInput).mutation(({ ctx, input }) => archive(ctx.db, ctx.user.id, input.ids, input.archived)),
+  preferences: router({
+    get: protectedProcedure.query(({ ctx }) => getPreferences(ctx.db, ctx.user.id)),
+    update: protectedProcedure.input(notificationPreferencesUpdateInput).mutation(({ ctx, input }) => updatePreferences(ctx.db, ctx.user.id, input)),
+  }),
+  mutes: protectedProcedure.query(({ ctx }) => listMutes(ctx.db, ctx.user.id)),
+  mute: protectedProcedure.input(muteInput).mutation(({ ctx, input }) => mute(ctx.db, ctx.user.id, input)),
+  unmute: protectedProcedure.input(unmuteInput).mutation(({ ctx, input }) => unmute(ctx.db, ctx.user.id, input.id)),
+  watchStatus: protectedProcedure.input(watchInput).query(({ ctx, input }) => watchStatus(ctx.db, ctx.user.id, input.taskId)),
+  watch: protectedProcedure.input(watchInput).mutation(({ ctx, input }) => setWatching(ctx.db, ctx.user.id, input.taskId, true)),
+  unwatch: protectedProcedure.input(watchInput).mutation(({ ctx, input }) => setWatching(ctx.db, ctx.user.id, input.taskId, false)),
+  /** The signed-in user's notifications over the WebSocket; tracked ids are per-user seqs (docs/notifications.md). */
+  onEvent: protectedProcedure
+    .input(notificationOnEventInput)
+    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx.db, ctx.user.id, input, signal)),
+})

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { extractMentions, notificationLink, notificationText, type NotificationItem } from '../../shared/schemas/notification'
+
+describe('extractMentions', () => {
+  it('finds distinct lowercase usernames that start a word', () => {
+    expect(extractMentions('Hi @Ben and @cleo_x, (@dana-1) @ben again')).toEqual(['ben', 'cleo_x', 'dana-1'])
+  })
+  it('ignores email addresses, too-short names and empty text', () => {
+    expect(extractMentions('mail ana@example.com or @ab, @')).toEqual([])
+    expect(extractMentions(null)).toEqual([])
+  })
+})
+
+describe('notificationText', () => {
+  const base = { latestActor: { id: 'a', username: 'ana', name: 'Ana' }, actorCount: 1, count: 1, data: { taskTitle: 'Fix login' } }
+  it('names the latest actor and how many others', () => {
+    expect(notificationText({ ...base, type: 'commented', actorCount: 3, count: 5 })).toBe('Ana and 2 others commented on \'Fix login\'')
+    expect(notificationText({ ...base, type: 'commented', actorCount: 2, count: 2 })).toBe('Ana and 1 other commented on \'Fix login\'')
+    expect(notificationText({ ...base, type: 'commented', count: 3 })).toBe('Ana commented on \'Fix login\' (3×)')
+  })
+  it('describes each type', () => {
+    expect(notificationText({ ...base, type: 'status_changed', data: { ...base.data, from: 'TODO', to: 'IN_REVIEW' } })).toBe('Ana moved \'Fix login\' to In review')
+    expect(notificationText({ ...base, type: 'due_date_changed', data: { ...base.data, to: '2026-12-24T00:00:00.000Z' } })).toBe('Ana changed the due date of \'Fix login\' to 2026-12-24')
+    expect(notificationText({ ...base, type: 'member_added', data: { projectName: 'Web', memberIsYou: true } })).toBe('Ana added you to Web')
+    expect(notificationText({ ...base, type: 'summary', count: 4, data: { folded: 4 } })).toBe('4 more notifications arrived in a burst')
+  })
+})
+
+describe('notificationLink', () => {
+  const n = (over: Partial<NotificationItem>) => ({ type: 'assigned' as const, projectId: 'p1', taskId: 't1', data: {}, ...over })
+  it('leads to the task in its project, to the project, or nowhere for a removal of you', () => {
+    expect(notificationLink(n({}))).toBe('/projects/p1?task=t1')
+    expect(notificationLink(n({ type: 'member_added', taskId: null }))).toBe('/projects/p1')
+    expect(notificationLink(n({ type: 'member_removed', taskId: null, data: { memberIsYou: true } }))).toBeNull()
+  })
+})
