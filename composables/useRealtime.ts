@@ -8,11 +8,19 @@ const labels: Record<ConnectionState, string> = {
   offline: 'Offline',
 }
 
-/** The tab's real-time connection, for the UI: its state and a label to show or read out. */
+/**
+ * The tab's real-time connection, for the UI: its state, a label to show or read out, and the
+ * writes waiting in the outbox ("3 changes waiting") until the connection is back.
+ */
 export function useRealtime() {
   const store = useRealtimeStore()
+  const outbox = useOutboxStore()
+  const waiting = computed(() => outbox.size)
   return {
     state: computed(() => store.status),
     label: computed(() => labels[store.status]),
+    waiting,
+    waitingLabel: computed(() => (waiting.value ? `${waiting.value} ${waiting.value === 1 ? 'change' : 'changes'} waiting` : '')),
+    lastClose: computed(() => store.lastClose),
   }
 }

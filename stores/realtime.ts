@@ -1,5 +1,12 @@
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline'
 
+/** How the tab's last socket ended, as the server (or the network) closed it. */
+export interface SocketClose {
+  code: number
+  reason: string
+  at: number
+}
+
 /** The tab's socket: its state for the UI, and the last event seq applied per project. */
 export const useRealtimeStore = defineStore('realtime', () => {
   const state = ref<ConnectionState>('idle')
@@ -9,6 +16,8 @@ export const useRealtimeStore = defineStore('realtime', () => {
   const taskChanges = ref<Record<string, number>>({})
   /** Counts new comments per task: an open task panel reloads its thread when it moves. */
   const commentChanges = ref<Record<string, number>>({})
+  /** The last close not asked for by this tab (4008 slow consumer, 1001 server restart, 1006 network…). */
+  const lastClose = ref<SocketClose | null>(null)
   let everOpened = false
 
   const status = computed<ConnectionState>(() => (!browserOnline.value ? 'offline' : state.value))
@@ -23,9 +32,17 @@ export const useRealtimeStore = defineStore('realtime', () => {
     else state.value = 'idle'
   }
 
-  function watchBrowser() {
+  function closed(code: number, reason: string) {
+    lastClose.value = { code, reason, at: Date.now() }
+  }
+
+  /** Follows the browser's network state; `onOnline` runs after the state says online again. */
+  function watchBrowser(onOnline?: () => void) {
     browserOnline.value = navigator.onLine
-    window.addEventListener('online', () => (browserOnline.value = true))
+    window.addEventListener('online', () => {
+      browserOnline.value = true
+      onOnline?.()
+    })
     window.addEventListener('offline', () => (browserOnline.value = false))
   }
 
@@ -54,5 +71,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, browserOnline, lastSeq, taskChanges, commentChanges, socketState, watchBrowser, accept, taskChanged, commented, startAt, forget }
+  return { state, status, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, watchBrowser, accept, taskChanged, commented, startAt, forget }
 })
