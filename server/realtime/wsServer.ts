@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { getWSConnectionHandler } from '@trpc/server/adapters/ws'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { appRouter } from '../trpc/routers/_app'
+import { usePresenceHub } from '../presence/hub'
 import type { Db } from '../utils/db'
 import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
+import { markConnection } from './connection'
 import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
 import { createWsContext } from './wsContext'
@@ -50,6 +53,16 @@ export interface TrpcSocketHandlerOptions {
   direct?: boolean
 }
 
+/** A frame the send gate may drop when the socket is behind. */
+class EphemeralFrame {
+  constructor(readonly text: string) {}
+}
+
+function isPresencePatch(data: unknown): boolean {
+  const json = (data as { json?: { kind?: unknown, upsert?: unknown } } | null | undefined)?.json
+  return json?.kind === 'patch' && Array.isArray(json.upsert)
+}
+
 /** What each socket's frames cost to encode: the default JSON, except that a yielded sink is bound, not sent. */
 const encoder = {
   encode(envelope: { id?: string | number | null, jsonrpc?: string, result?: { type?: string, data?: unknown } }): string {
@@ -59,7 +72,9 @@ const encoder = {
       // Not a frame: the socket's send gate attaches the sink instead of sending it.
       return sink as unknown as string
     }
-    return JSON.stringify(envelope)
+    const text = JSON.stringify(envelope)
+    // Presence patches may be dropped for a reader that is far behind; durable frames never are.
+    return isPresencePatch(envelope.result?.data) ? new EphemeralFrame(text) as unknown as string : text
   },
   decode: (data: string | Buffer) => {
     if (typeof data !== 'string') throw new Error('Binary frames are not supported')
@@ -74,7 +89,7 @@ const encoder = {
 export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) {
   const direct = options.direct ?? true
   const database = options.database ?? (async () => (await getAppDatabase()).prisma)
-  const ips = new WeakMap<IncomingMessage, string>()
+  const peers = new WeakMap<IncomingMessage, { ip: string, connId: string }>()
   // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
   const wss = new WebSocketServer({ noServer: true })
   configureFanout({ serialize: appRouter._def._config.transformer.output.serialize })
@@ -84,13 +99,15 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     keepAlive,
     experimental_encoder: encoder,
     createContext: async ({ req, info }) => {
+      const peer = peers.get(req)
       const ctx = await createWsContext({
         db: await database(),
         env: useEnv(),
         headers: req.headers,
-        ip: ips.get(req) ?? 'unknown',
+        ip: peer?.ip ?? 'unknown',
         connectionParams: info.connectionParams,
       })
+      if (peer) markConnection(ctx, peer.connId)
       return direct ? markDirectFanout(ctx) : ctx
     },
     onError: ({ error, path }) => {
@@ -104,10 +121,14 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
       throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
     }
     const req = toIncomingMessage(peer.request)
-    ips.set(req, clientIp(peer, useEnv().TRUST_PROXY))
+    const connId = randomUUID()
+    peers.set(req, { ip: clientIp(peer, useEnv().TRUST_PROXY), connId })
+    // Presence is per connection: whatever this socket showed ends with it.
+    socket.once('close', () => void usePresenceHub().connectionClosed(connId))
     const gate = new SendGate(socket)
     const send = (data: unknown) => {
       if (data instanceof DirectSink) data.attach(gate)
+      else if (data instanceof EphemeralFrame) gate.send(data.text, true)
       else gate.send(data as string)
     }
     // Oversized or non-JSON frames close the socket (1009 / 1003) before tRPC sees them.

@@ -5,6 +5,7 @@ import { authRouter } from './auth'
 import { commentRouter } from './comment'
 import { memberRouter } from './member'
 import { notificationRouter } from './notification'
+import { presenceRouter } from './presence'
 import { projectRouter } from './project'
 import { taskRouter } from './task'
 
@@ -17,6 +18,7 @@ export const appRouter = router({
   comment: commentRouter,
   notification: notificationRouter,
   activity: activityRouter,
+  presence: presenceRouter,
 })
 
 export type AppRouter = typeof appRouter
