@@ -20,6 +20,8 @@ const envSchema = z.object({
   /** signs WebSocket tickets (HS256); unset = generated: shared through Redis with REDIS_URL, else per process */
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** how long a presence entry outlives its last heartbeat (a crashed instance's users go offline after it) */
+  PRESENCE_TTL_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
 })
 
 export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean }
