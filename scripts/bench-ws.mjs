@@ -9,6 +9,11 @@
 // Options: --n=100,1000,5000 --bus=memory,redis --rate=5 (updates/s) --duration=10 (s)
 //          --per-user=25 (sockets per user: the per-user socket rate limit allows 30 calls at once)
 //          --json=<file> (also write the results as JSON)
+// Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
+// on its own socket subscribed to its project's presence, changing the task it views every few
+// seconds (--period=3 s on average) with typing bursts; reports the latency from a
+// presence.update/typing call to the patch that shows it at every other member, and presence
+// messages per client per second after coalescing.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
@@ -25,6 +30,7 @@ const RATE = Number(args.rate ?? 5)
 const DURATION = Number(args.duration ?? 10) * 1000
 const PER_USER = Number(args['per-user'] ?? 25)
 const TASKS = 20
+const SCENARIO = String(args.scenario ?? 'fanout')
 
 if (!existsSync('.output/server/index.mjs')) {
   console.error('No production build: run `npm run build` first.')
@@ -262,6 +268,134 @@ async function runBus(busName) {
   server.stop()
   redis?.stop()
   return results
+}
+
+async function runPresence(busName) {
+  const USERS = Number(args.users ?? 1000)
+  const PROJECTS = Number(args.projects ?? 10)
+  const PERIOD = Number(args.period ?? 3) * 1000
+  const redis = busName === 'redis' ? await startRedis() : null
+  const server = await startServer(redis ? { REDIS_URL: redis.url } : {})
+  const owner = httpCaller(server.base)
+  await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
+  const projects = []
+  for (let i = 0; i < PROJECTS; i++) projects.push(await owner.call('mutation', 'project.create', { name: `Presence ${i}` }))
+  const users = []
+  let next = 0
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < USERS) {
+      const i = next++
+      const user = httpCaller(server.base)
+      const me = await user.call('mutation', 'auth.register', { email: `p${i}@bench.test`, username: `presence${i}`, name: `Presence ${i}`, password: 'benchmark-password' })
+      const project = projects[i % PROJECTS]
+      await owner.call('mutation', 'member.add', { projectId: project.id, username: `presence${i}`, role: 'MEMBER' })
+      users[i] = { id: me.id, cookie: user.cookie(), projectId: project.id }
+    }
+  }))
+  const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
+  const changes = new Map() // `${userId} ${what}` → time the call was sent
+  const latencies = []
+  let messages = 0
+  let errors = 0
+  const clients = []
+  const rssBefore = rssKiB(server.pid)
+  for (let i = 0; i < USERS; i += 200) {
+    await Promise.all(users.slice(i, i + 200).map(user => new Promise((resolve) => {
+      const socket = createWSClient({ url: wsUrl, WebSocket: headerWebSocket({ cookie: user.cookie }), retryDelayMs: () => 1000 })
+      const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
+      const seen = new Set()
+      let measuring = false
+      const sub = client.presence.onProject.subscribe({ projectId: user.projectId }, {
+        onData: (message) => {
+          if (message.kind === 'snapshot') return resolve()
+          if (!measuring) return
+          messages++
+          const now = performance.now()
+          for (const state of message.upsert) {
+            if (state.userId === user.id) continue
+            for (const what of [...state.taskIds.map(t => `view ${t}`), ...state.typing.map(t => `type ${t.taskId}`)]) {
+              const key = `${state.userId} ${what}`
+              const at = changes.get(key)
+              if (at !== undefined && !seen.has(`${key} ${at}`)) {
+                seen.add(`${key} ${at}`)
+                latencies.push(now - at)
+              }
+            }
+          }
+        },
+        onError: (error) => {
+          errors++
+          console.error(error.message)
+          resolve()
+        },
+      })
+      clients.push({ user, client, socket, sub, start: () => (measuring = true) })
+    })))
+  }
+  await sleep(2000)
+  const rssIdle = rssKiB(server.pid)
+  for (const c of clients) c.start()
+  const start = performance.now()
+  let calls = 0
+  // Every user acts on its own random schedule: view another task, sometimes type a burst there.
+  await Promise.all(clients.map(async ({ user, client }, i) => {
+    await sleep(Math.random() * PERIOD)
+    let n = 0
+    while (performance.now() - start < DURATION) {
+      const taskId = `task-${i}-${n++}`
+      try {
+        changes.set(`${user.id} view ${taskId}`, performance.now())
+        await client.presence.update.mutate({ projectId: user.projectId, taskId })
+        calls++
+        if (Math.random() < 0.3) {
+          changes.set(`${user.id} type ${taskId}`, performance.now())
+          await client.presence.typing.mutate({ projectId: user.projectId, taskId, field: 'description' })
+          calls++
+        }
+      }
+      catch (error) {
+        errors++
+        console.error(error.message)
+      }
+      await sleep(PERIOD * (0.5 + Math.random()))
+    }
+  }))
+  const elapsed = (performance.now() - start) / 1000
+  const lat = stats(latencies)
+  const result = {
+    scenario: 'presence',
+    bus: busName,
+    users: USERS,
+    projects: PROJECTS,
+    callsPerSec: Math.round(calls / elapsed),
+    measured: lat.n,
+    p50: r1(lat.p50),
+    p95: r1(lat.p95),
+    p99: r1(lat.p99),
+    max: r1(lat.max),
+    messagesPerClientPerSec: r1(messages / USERS / elapsed),
+    errors,
+    kibPerIdleConnection: r1((rssIdle - rssBefore) / USERS),
+  }
+  console.log(JSON.stringify(result))
+  for (const { sub, socket } of clients) {
+    sub.unsubscribe()
+    socket.close()
+  }
+  server.stop()
+  redis?.stop()
+  return result
+}
+
+if (SCENARIO === 'presence') {
+  const all = []
+  for (const bus of BUSES) all.push(await runPresence(bus))
+  console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.\n`)
+  console.log('| bus | users / projects | calls/s | presence latency p50 | p95 | p99 | max | messages per client per s | errors |')
+  console.log('|---|---|---|---|---|---|---|---|---|')
+  for (const r of all) console.log(`| ${r.bus} | ${r.users} / ${r.projects} | ${r.callsPerSec} | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.messagesPerClientPerSec} | ${r.errors} |`)
+  if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
+  process.exit(0)
 }
 
 const all = []

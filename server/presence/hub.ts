@@ -26,7 +26,7 @@ export const presenceTiming = {
   sweepMs: 10_000,
   typingMs: 5_000,
   /** patches to a project's subscribers are coalesced into at most one per this interval */
-  flushMs: 250,
+  flushMs: 150,
   /** `lastSeenAt` is written at most this often while a user stays online */
   lastSeenWriteMs: 60_000,
 }
