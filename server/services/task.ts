@@ -1,5 +1,5 @@
 import { generateKeyBetween } from 'fractional-indexing'
-import { taskStatusValues, writerRoles, type TaskStatus } from '../../shared/schemas/common'
+import { taskStatusValues, writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
 import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
 import type { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
@@ -47,6 +47,26 @@ async function loadTask(db: DbTx, userId: string, id: string, allowed?: readonly
     throw notFound('Task', id)
   })
   if (allowed && !allowed.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${id}`)
+  const { deletedAt: _, ...dto } = task
+  return dto
+}
+
+/**
+ * loadTask for a write: checks access, takes the project lock, then reads the task, so the task
+ * read is the one the write applies to (every write of the project's tasks holds that lock until
+ * it commits) and the logged `from` values are exact.
+ */
+async function loadTaskLocked(tx: DbTx, userId: string, id: string, allowed: readonly Role[]) {
+  const found = await tx.task.findUnique({
+    where: { id },
+    select: { projectId: true, deletedAt: true, project: { select: { members: { where: { userId }, select: { role: true } } } } },
+  })
+  const role = found?.project.members[0]?.role
+  if (!found || found.deletedAt || !role) throw notFound('Task', id)
+  if (!allowed.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${id}`)
+  await lockProject(tx, found.projectId)
+  const task = await tx.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
+  if (!task || task.deletedAt) throw notFound('Task', id)
   const { deletedAt: _, ...dto } = task
   return dto
 }
@@ -252,11 +272,7 @@ async function changesSince(tx: DbTx, task: TaskDto, baseVersion: number) {
  */
 export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
   return transaction(db, async (tx) => {
-    const found = await tx.task.findUnique({ where: { id: input.id }, select: { projectId: true } })
-    if (!found) throw notFound('Task', input.id)
-    await lockProject(tx, found.projectId)
-    // Read under the lock: no other write of this project's tasks can commit until this one does.
-    const task = await loadTask(tx, userId, input.id, writerRoles)
+    const task = await loadTaskLocked(tx, userId, input.id, writerRoles)
     if (input.baseVersion > task.version) {
       throw new DomainError('BAD_REQUEST', `Task ${input.id} is at version ${task.version}; baseVersion ${input.baseVersion} does not exist yet`, { field: 'baseVersion' })
     }
@@ -266,12 +282,16 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
     if ('assigneeId' in changes) await assertAssignable(tx, task.projectId, patch.assigneeId)
     const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: { increment: 1 } }
     for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (data as Record<string, unknown>)[key] = patch[key]
-    if (changes.status) data.position = await endOfColumn(tx, task.projectId, patch.status!, task.id)
+    if (changes.status) {
+      // A card changing column goes to its end; logged like a move's, so clients place it alike.
+      const position = await endOfColumn(tx, task.projectId, patch.status!, task.id)
+      data.position = position
+      if (position !== task.position) changes.position = { from: task.position, to: position }
+    }
     // Guarded by the version the patch was merged onto: a writer that bypassed the lock makes this match no row.
     const { count } = await tx.task.updateMany({ where: { id: task.id, version: task.version }, data })
     if (count === 0) {
-      const current = await loadTask(tx, userId, input.id)
-      const details: TaskConflictDetails<TaskDto> = { current, conflicts: [] }
+      const details: TaskConflictDetails<TaskDto> = { current: await loadTask(tx, userId, input.id), conflicts: [] }
       throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else while saving`, { ...details })
     }
     await appendEvent(tx, {
@@ -292,8 +312,7 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
  */
 export async function moveTask(db: Db, userId: string, input: Required<TaskMoveInput>) {
   return transaction(db, async (tx) => {
-    const task = await loadTask(tx, userId, input.id, writerRoles)
-    await lockProject(tx, task.projectId)
+    const task = await loadTaskLocked(tx, userId, input.id, writerRoles)
     const column = (await tx.task.findMany({
       where: { projectId: task.projectId, status: input.status, deletedAt: null, id: { not: task.id } },
       select: { id: true, position: true, status: true },
@@ -342,8 +361,7 @@ export function keyBetween(lower: string | null, upper: string | null): string {
 
 export async function deleteTask(db: Db, userId: string, id: string) {
   return transaction(db, async (tx) => {
-    const task = await loadTask(tx, userId, id, writerRoles)
-    await lockProject(tx, task.projectId)
+    const task = await loadTaskLocked(tx, userId, id, writerRoles)
     await tx.task.update({ where: { id }, data: { deletedAt: new Date(), version: { increment: 1 }, updatedById: userId } })
     await appendEvent(tx, {
       projectId: task.projectId,
@@ -374,8 +392,7 @@ export async function listComments(db: Db, userId: string, taskId: string) {
 
 export async function createComment(db: Db, userId: string, input: CommentCreateInput) {
   return transaction(db, async (tx) => {
-    const task = await loadTask(tx, userId, input.taskId, writerRoles)
-    await lockProject(tx, task.projectId)
+    const task = await loadTaskLocked(tx, userId, input.taskId, writerRoles)
     const comment = await tx.comment.create({
       data: { id: newId(), taskId: task.id, authorId: userId, body: input.body },
       select: commentSelect,

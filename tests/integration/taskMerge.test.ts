@@ -34,6 +34,7 @@ describe.runIf(databaseAvailable)('task.update merges stale writes', () => {
 
   it('applies a stale write whose fields nobody else changed, as one new version with one event', async () => {
     const project = await teamProject()
+    await owner.caller.task.create(taskInput(project.id, { title: 'Already in progress', status: 'IN_PROGRESS' }))
     const task = await owner.caller.task.create(taskInput(project.id, { title: 'Original', priority: 'LOW' }))
     await ana.caller.task.update({ id: task.id, baseVersion: 1, patch: { title: 'Ana\'s title' } })
     await ana.caller.task.update({ id: task.id, baseVersion: 2, patch: { labels: ['bug'] } })
@@ -43,7 +44,12 @@ describe.runIf(databaseAvailable)('task.update merges stale writes', () => {
     expect(await viewer.caller.task.byId({ id: task.id })).toEqual(merged)
     const last = (await eventsOf(task.id)).at(-1)!
     expect(last).toMatchObject({ type: 'task.updated', actorId: ben.user.id })
-    expect(last.data).toEqual({ version: 4, changes: { priority: { from: 'LOW', to: 'URGENT' }, status: { from: 'TODO', to: 'IN_PROGRESS' } } })
+    // A status change also puts the card at the end of its new column, and logs that position.
+    expect(merged.position > task.position).toBe(true)
+    expect(last.data).toEqual({
+      version: 4,
+      changes: { priority: { from: 'LOW', to: 'URGENT' }, status: { from: 'TODO', to: 'IN_PROGRESS' }, position: { from: task.position, to: merged.position } },
+    })
   })
 
   it('answers CONFLICT with the current task and base / theirs (who, when) / mine per field', async () => {
