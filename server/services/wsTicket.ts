@@ -2,7 +2,6 @@
 // `connectionParams.token` where the upgrade request cannot carry the session cookie (another
 // origin, a native client). They are accepted on the socket only, never as an HTTP Bearer.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { jwtVerify, SignJWT } from 'jose'
 import type { DbTx } from '../utils/db'
 import { useEnv, type Env } from '../utils/env'
@@ -66,108 +65,64 @@ export async function verifyWsTicket(secret: Uint8Array, ticket: string, now: Da
   }
 }
 
-/** Redis key holding the generated secret all instances share when AUTH_SECRET is unset. */
-export const AUTH_SECRET_REDIS_KEY = 'tt:auth-secret'
-/** How often an instance re-checks the shared secret (it re-seeds it when Redis lost it). */
-const RESYNC_MS = 60_000
+/** Name of the generated signing key in the AppSecret table. */
+export const WS_TICKET_SECRET_NAME = 'ws-ticket-hs256'
 
 /**
- * Stores `candidate` under {@link AUTH_SECRET_REDIS_KEY} unless a secret is there already, and
- * returns whichever is there: the first instance to ask decides, every other one adopts it.
+ * The app secret called `name`: generated and stored on first use, and from then on the stored one
+ * (`ON CONFLICT DO NOTHING`, then read): every instance on the database gets the same value.
  */
-export async function shareSecretThroughRedis(url: string, candidate: string): Promise<string> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectionName: `tt-auth-secret-${process.pid}`,
-    connectTimeout: 5_000,
-    commandTimeout: 5_000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    await redis.set(AUTH_SECRET_REDIS_KEY, candidate, 'NX')
-    const shared = await redis.get(AUTH_SECRET_REDIS_KEY)
-    if (!shared || shared.length < 32) throw new Error(`${AUTH_SECRET_REDIS_KEY} in Redis is missing or shorter than 32 characters`)
-    return shared
-  }
-  finally {
-    redis.disconnect()
-  }
+export async function getOrCreateAppSecret(db: DbTx, name: string, generate: () => string = () => randomBytes(32).toString('base64url')): Promise<string> {
+  await db.appSecret.createMany({ data: [{ name, value: generate() }], skipDuplicates: true })
+  const { value } = await db.appSecret.findUniqueOrThrow({ where: { name }, select: { value: true } })
+  return value
 }
 
-type SecretEnv = Pick<Env, 'AUTH_SECRET' | 'REDIS_URL' | 'NODE_ENV'>
+type SecretEnv = Pick<Env, 'AUTH_SECRET'>
 
 /**
- * The key tickets are signed with: `AUTH_SECRET` when set; otherwise a random one, shared through
- * Redis with `REDIS_URL` (so a ticket minted on one instance opens a socket on any other), else
- * kept in this process only. Resolved on first use; a failed Redis lookup is retried on the next.
+ * The key tickets are signed with: `AUTH_SECRET` when set; otherwise one generated on first use and
+ * kept in the database (so a ticket minted on one instance opens a socket on any other). Read once
+ * per process; a failed read is retried on the next call.
  */
 export class AuthSecretSource {
-  private current: { secret: Promise<string>, checkedAt: number } | null = null
-  private warned = false
+  private current: Promise<string> | null = null
 
-  constructor(private env: () => SecretEnv, private now: () => number = Date.now) {}
+  constructor(private env: () => SecretEnv, private load: (db: DbTx) => Promise<string>) {}
 
-  async get(): Promise<Uint8Array> {
-    return new TextEncoder().encode(await this.secret())
+  /** The key; `db` is where a generated one is kept (the app's database). */
+  async get(db: DbTx): Promise<Uint8Array> {
+    return new TextEncoder().encode(await this.secret(db))
   }
 
-  private secret(): Promise<string> {
-    const env = this.env()
-    if (env.AUTH_SECRET) return Promise.resolve(env.AUTH_SECRET)
+  private secret(db: DbTx): Promise<string> {
+    const { AUTH_SECRET } = this.env()
+    if (AUTH_SECRET) return Promise.resolve(AUTH_SECRET)
     if (!this.current) {
-      this.warnOnce(env)
-      const generated = randomBytes(32).toString('base64url')
-      this.remember(env.REDIS_URL ? shareSecretThroughRedis(env.REDIS_URL, generated) : Promise.resolve(generated))
-    }
-    else if (env.REDIS_URL && this.now() - this.current.checkedAt >= RESYNC_MS) {
-      // Redis without persistence forgets the key when it restarts; instances started after that
-      // would pick a new one. Re-seeding with ours (NX) and adopting what is there converges them.
-      const url = env.REDIS_URL
-      const previous = this.current.secret
-      this.current.checkedAt = this.now()
-      previous.then(secret => shareSecretThroughRedis(url, secret)).then((shared) => {
-        if (this.current?.secret === previous) this.current = { secret: Promise.resolve(shared), checkedAt: this.now() }
-      }, (error: Error) => {
-        logger.error('re-checking the shared WebSocket ticket secret in Redis failed; keeping the current one', { message: error.message })
+      const loading = this.load(db)
+      this.current = loading
+      loading.catch((error: Error) => {
+        if (this.current === loading) this.current = null
+        logger.error('reading the WebSocket ticket key from the database failed; tickets cannot be minted or checked until it answers', { message: error.message })
       })
     }
-    return this.current!.secret
-  }
-
-  private remember(secret: Promise<string>) {
-    const entry = { secret, checkedAt: this.now() }
-    this.current = entry
-    secret.catch((error: Error) => {
-      if (this.current === entry) this.current = null
-      logger.error('reading the shared WebSocket ticket secret from Redis failed; tickets cannot be minted or checked until it answers', { message: error.message })
-    })
-  }
-
-  private warnOnce(env: SecretEnv) {
-    if (this.warned || env.NODE_ENV !== 'production') return
-    this.warned = true
-    logger.warn(env.REDIS_URL
-      ? 'AUTH_SECRET is unset: WebSocket tickets are signed with a generated secret shared through Redis (tt:auth-secret); set AUTH_SECRET to keep tickets valid across a Redis restart'
-      : 'AUTH_SECRET is unset: WebSocket tickets are signed with a secret generated by this process; a ticket minted by another instance is refused. Set AUTH_SECRET (32+ characters) when running several instances')
+    return this.current
   }
 }
 
-/** The app's secret source, configured from the environment. */
-export const authSecrets = new AuthSecretSource(useEnv)
+/** The app's secret source: AUTH_SECRET, or the key kept in the app's database. */
+export const authSecrets = new AuthSecretSource(useEnv, db => getOrCreateAppSecret(db, WS_TICKET_SECRET_NAME))
 
 /** A ticket for `userId`, valid for {@link WS_TICKET_LIFETIME_S} seconds on any instance sharing the secret. */
-export async function createWsTicket(userId: string): Promise<WsTicket> {
-  return mintWsTicket(await authSecrets.get(), userId)
+export async function createWsTicket(db: DbTx, userId: string): Promise<WsTicket> {
+  return mintWsTicket(await authSecrets.get(db), userId)
 }
 
 /** The user a ticket authenticates, or null for anything but a valid ticket of an existing user. */
 export async function authenticateWsTicket(db: DbTx, ticket: string): Promise<SessionUser | null> {
   let secret: Uint8Array
   try {
-    secret = await authSecrets.get()
+    secret = await authSecrets.get(db)
   }
   catch {
     return null

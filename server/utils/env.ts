@@ -17,7 +17,7 @@ const envSchema = z.object({
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   /** honour X-Forwarded-For for the client IP (set when behind a reverse proxy) */
   TRUST_PROXY: bool.default(false),
-  /** signs WebSocket tickets (HS256); unset = generated: shared through Redis with REDIS_URL, else per process */
+  /** signs WebSocket tickets (HS256); unset = generated once and kept in the database (AppSecret) */
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** how long a presence entry outlives its last heartbeat (a crashed instance's users go offline after it) */

@@ -1,5 +1,5 @@
 // WebSocket tickets against the production build: minted over HTTP with a session cookie, used on a
-// socket that carries no cookie at all; across two instances sharing Redis (no AUTH_SECRET) a ticket
+// socket that carries no cookie at all; across two instances sharing a database and Redis (no AUTH_SECRET) a ticket
 // minted on one opens a socket on the other, and a user's socket calls share one budget.
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client'
 import superjson from 'superjson'
@@ -143,7 +143,7 @@ describe.runIf(redisAvailable())('WebSocket tickets and socket rate limit across
 
   beforeAll(async () => {
     ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
-    // No AUTH_SECRET: the instances agree on a generated one through Redis.
+    // No AUTH_SECRET: the instances agree on the generated one kept in their shared database.
     const env = { DATABASE_URL: postgres.url('postgres'), REDIS_URL: redis.url }
     a = await startAppServer(env) // first: migrates the empty database
     servers.push(a)

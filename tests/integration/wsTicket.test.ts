@@ -1,23 +1,21 @@
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWsContext } from '../../server/realtime/wsContext'
 import {
-  AUTH_SECRET_REDIS_KEY,
   AuthSecretSource,
   authSecrets,
+  getOrCreateAppSecret,
   mintWsTicket,
   verifyWsTicket,
   WS_TICKET_AUDIENCE,
   WS_TICKET_ISSUER,
+  WS_TICKET_SECRET_NAME,
   WS_TICKET_TYPE,
 } from '../../server/services/wsTicket'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 import { callerFor, failure, projectWithTeam, signUp } from '../factories'
-import { freePort } from '../setup/postgres'
-import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
@@ -106,7 +104,7 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
   })
 
   it('expires after 60 s (checked with an injected clock)', async () => {
-    const secret = await authSecrets.get()
+    const secret = await authSecrets.get(db.prisma)
     const issued = new Date('2030-01-01T12:00:00Z')
     const { ticket } = await mintWsTicket(secret, team.owner.user.id, issued)
     expect(await verifyWsTicket(secret, ticket, new Date(issued.getTime() + 1_000))).toBe(team.owner.user.id)
@@ -117,14 +115,14 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
   })
 
   it('an expired ticket leaves the socket unauthenticated, even with a valid cookie', async () => {
-    const expired = await mintWsTicket(await authSecrets.get(), team.owner.user.id, new Date(Date.now() - 120_000))
+    const expired = await mintWsTicket(await authSecrets.get(db.prisma), team.owner.user.id, new Date(Date.now() - 120_000))
     expect(expired.expiresAt.getTime()).toBeLessThan(Date.now())
     await expectUnauthenticated(expired.ticket)
     await expectUnauthenticated(expired.ticket, `tt_session=${team.owner.jar.values.get('tt_session')}`)
   })
 
   it('refuses a ticket with another audience, issuer or type, or an over-long life', async () => {
-    const secret = await authSecrets.get()
+    const secret = await authSecrets.get(db.prisma)
     const sign = (opts: { aud?: string, iss?: string, typ?: string, life?: number }) => new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: opts.typ ?? WS_TICKET_TYPE })
       .setSubject(team.owner.user.id)
@@ -144,7 +142,7 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
 
   it('refuses a ticket signed with another secret, or naming an unknown user', async () => {
     await expectUnauthenticated((await mintWsTicket(randomBytes(32), team.owner.user.id)).ticket)
-    await expectUnauthenticated((await mintWsTicket(await authSecrets.get(), 'no-such-user')).ticket)
+    await expectUnauthenticated((await mintWsTicket(await authSecrets.get(db.prisma), 'no-such-user')).ticket)
   })
 
   it('refuses garbage and unsigned tokens without failing', async () => {
@@ -162,67 +160,45 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
   })
 })
 
-describe.runIf(redisAvailable())('the ticket secret without AUTH_SECRET', () => {
-  let redis: RedisServer
-  let admin: Redis
+describe.runIf(databaseAvailable)('the ticket secret without AUTH_SECRET', () => {
+  let db: Database
   beforeAll(async () => {
-    redis = await startRedis()
-    admin = new Redis(redis.url)
+    db = await createTestDatabase()
   })
-  afterAll(async () => {
-    admin?.disconnect()
-    await redis?.stop()
-  })
+  afterAll(() => db?.close())
 
-  const env = (over: { AUTH_SECRET?: string, REDIS_URL?: string } = {}) => () => ({ NODE_ENV: 'test', ...over })
+  const env = (AUTH_SECRET?: string) => () => ({ AUTH_SECRET })
+  const fromDb = () => getOrCreateAppSecret(db.prisma, WS_TICKET_SECRET_NAME)
+  const anyDb = () => db.prisma
 
   it('AUTH_SECRET wins when set', async () => {
     const secret = 'x'.repeat(40)
-    const source = new AuthSecretSource(env({ AUTH_SECRET: secret, REDIS_URL: redis.url }))
-    expect(Buffer.from(await source.get()).toString()).toBe(secret)
+    const source = new AuthSecretSource(env(secret), () => Promise.reject(new Error('not asked')))
+    expect(Buffer.from(await source.get(anyDb())).toString()).toBe(secret)
   })
 
-  it('without Redis, each process has its own random secret, stable for its life', async () => {
-    const a = new AuthSecretSource(env())
-    const b = new AuthSecretSource(env())
-    const first = Buffer.from(await a.get())
-    expect(first.length).toBeGreaterThanOrEqual(32)
-    expect(Buffer.from(await a.get())).toEqual(first)
-    expect(Buffer.from(await b.get())).not.toEqual(first)
-  })
-
-  it('with Redis, every instance adopts the first one\'s secret: a ticket minted on one opens on the other', async () => {
-    await admin.del(AUTH_SECRET_REDIS_KEY)
-    const a = new AuthSecretSource(env({ REDIS_URL: redis.url }))
-    const b = new AuthSecretSource(env({ REDIS_URL: redis.url }))
-    const secretA = await a.get()
-    expect(Buffer.from(await b.get())).toEqual(Buffer.from(secretA))
-    expect(await admin.get(AUTH_SECRET_REDIS_KEY)).toBe(Buffer.from(secretA).toString())
+  it('is generated once and kept in the database: every instance adopts it, a ticket minted on one opens on the other', async () => {
+    const a = new AuthSecretSource(env(), fromDb)
+    const b = new AuthSecretSource(env(), fromDb)
+    const [secretA, secretB] = await Promise.all([a.get(anyDb()), b.get(anyDb())])
+    expect(Buffer.from(secretA).length).toBeGreaterThanOrEqual(32)
+    expect(Buffer.from(secretB)).toEqual(Buffer.from(secretA))
+    const stored = await db.prisma.appSecret.findUniqueOrThrow({ where: { name: WS_TICKET_SECRET_NAME } })
+    expect(stored.value).toBe(Buffer.from(secretA).toString())
     const { ticket } = await mintWsTicket(secretA, 'user-1')
-    expect(await verifyWsTicket(await b.get(), ticket)).toBe('user-1')
+    expect(await verifyWsTicket(await b.get(anyDb()), ticket)).toBe('user-1')
+    // A later start keeps it.
+    expect(Buffer.from(await new AuthSecretSource(env(), fromDb).get(anyDb()))).toEqual(Buffer.from(secretA))
   })
 
-  it('re-seeds the shared secret when Redis forgot it, so instances started later agree again', async () => {
-    await admin.del(AUTH_SECRET_REDIS_KEY)
-    let now = 1_000_000
-    const a = new AuthSecretSource(env({ REDIS_URL: redis.url }), () => now)
-    const secretA = Buffer.from(await a.get()).toString()
-    await admin.flushall() // Redis restarted without persistence
-    now += 61_000
-    expect(Buffer.from(await a.get()).toString()).toBe(secretA) // answers at once, re-checks behind
-    const deadline = Date.now() + 10_000
-    while ((await admin.get(AUTH_SECRET_REDIS_KEY)) !== secretA) {
-      if (Date.now() > deadline) throw new Error('the secret was not re-seeded')
-      await new Promise(r => setTimeout(r, 20))
-    }
-    const later = new AuthSecretSource(env({ REDIS_URL: redis.url }))
-    expect(Buffer.from(await later.get()).toString()).toBe(secretA)
-  })
-
-  it('when Redis is unreachable, tickets can be neither minted nor accepted, and it tries again later', async () => {
-    const port = await freePort()
-    const source = new AuthSecretSource(env({ REDIS_URL: `redis://127.0.0.1:${port}` }))
-    await expect(source.get()).rejects.toThrow()
-    await expect(source.get()).rejects.toThrow()
+  it('when the database cannot be read, tickets can be neither minted nor accepted, and it tries again later', async () => {
+    let calls = 0
+    const source = new AuthSecretSource(env(), async () => {
+      calls++
+      if (calls === 1) throw new Error('database down')
+      return 'y'.repeat(43)
+    })
+    await expect(source.get(anyDb())).rejects.toThrow('database down')
+    expect(Buffer.from(await source.get(anyDb())).toString()).toBe('y'.repeat(43))
   })
 })

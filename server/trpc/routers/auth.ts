@@ -28,5 +28,5 @@ export const authRouter = router({
   me: publicProcedure.query(({ ctx }) => ctx.user),
 
   /** A 60-second ticket that authenticates a WebSocket as `connectionParams.token` (docs/websocket.md). */
-  wsTicket: protectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.user.id)),
+  wsTicket: protectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.db, ctx.user.id)),
 })
