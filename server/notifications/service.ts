@@ -50,6 +50,13 @@ export async function markRead(db: Db, userId: string, ids: string[], read: bool
   return { updated: count, unreadCount: unread }
 }
 
+/** Opening a task reads what it was about: every unread notification of that task. */
+export async function markTaskRead(db: Db, userId: string, taskId: string) {
+  const rows = await db.notification.findMany({ where: { userId, taskId, readAt: null, archivedAt: null }, select: { id: true } })
+  if (!rows.length) return { updated: 0, unreadCount: await countUnread(db, userId) }
+  return markRead(db, userId, rows.map(r => r.id), true)
+}
+
 export async function markAllRead(db: Db, userId: string) {
   const { count } = await db.notification.updateMany({ where: { userId, readAt: null, archivedAt: null }, data: { readAt: notificationNow() } })
   useUserBus().publish(userId, { kind: 'state', ids: 'all', read: true, unreadCount: 0 })

@@ -375,6 +375,21 @@ describe.runIf(databaseAvailable)('notifications', () => {
       expect((await failure(ben.caller.notification.markRead({ ids: [] }))).code).toBe('BAD_REQUEST')
     })
 
+    it('markTaskRead reads what concerns one task, and only the caller\'s', async () => {
+      const { ana, ben, cleo, project } = await team()
+      const task = await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
+      const other = await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
+      await cleo.caller.comment.create({ taskId: task.id, body: `@${ben.user.username} see` })
+      await cleo.caller.comment.create({ taskId: task.id, body: `@${ana.user.username} see` })
+      await notificationsSettled()
+      // assigned, mentioned, and the comment on his task that mentions Ana
+      expect(await ben.caller.notification.markTaskRead({ taskId: task.id })).toMatchObject({ updated: 3, unreadCount: 1 })
+      expect((await unread(ben)).map(n => n.taskId)).toEqual([other.id])
+      // Ana's (a comment on her task, a mention) are untouched.
+      expect(await unread(ana)).toHaveLength(2)
+      expect(await ben.caller.notification.markTaskRead({ taskId: task.id })).toMatchObject({ updated: 0, unreadCount: 1 })
+    })
+
     it('watch / unwatch / watchStatus, and NOT_FOUND for tasks of other teams', async () => {
       const { ana, ben, project } = await team()
       const task = await ana.caller.task.create(taskInput(project.id))

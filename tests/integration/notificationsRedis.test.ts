@@ -79,7 +79,8 @@ describe.runIf(databaseAvailable && redisAvailable())('notifications across two 
     // lost on Redis, and the next one makes the stream read it from the database first.
     const admin = new Redis(redis.url)
     try {
-      await admin.client('KILL', 'TYPE', 'pubsub')
+      const line = (await admin.client('LIST') as string).split('\n').find(l => l.includes('name=tt-notify-test-b:sub'))
+      await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line!)![1]!)
       await owner.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id, title: 'Maybe lost' }))
       await notificationsSettled()
       // Polls until B's subscriber is back on the channel (ioredis resubscribes on reconnect).

@@ -15,6 +15,7 @@ import {
   listNotifications,
   markAllRead,
   markRead,
+  markTaskRead,
   mute,
   setWatching,
   unmute,
@@ -29,6 +30,8 @@ export const notificationRouter = router({
   list: protectedProcedure.input(notificationListInput).query(({ ctx, input }) => listNotifications(ctx.db, ctx.user.id, input)),
   unreadCount: protectedProcedure.query(({ ctx }) => unreadCount(ctx.db, ctx.user.id)),
   markRead: protectedProcedure.input(notificationMarkReadInput).mutation(({ ctx, input }) => markRead(ctx.db, ctx.user.id, input.ids, input.read)),
+  /** Marks read what concerns a task the user just opened. */
+  markTaskRead: protectedProcedure.input(watchInput).mutation(({ ctx, input }) => markTaskRead(ctx.db, ctx.user.id, input.taskId)),
   markAllRead: protectedProcedure.mutation(({ ctx }) => markAllRead(ctx.db, ctx.user.id)),
   archive: protectedProcedure.input(notificationArchiveInput).mutation(({ ctx, input }) => archive(ctx.db, ctx.user.id, input.ids, input.archived)),
   preferences: router({
