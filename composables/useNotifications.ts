@@ -51,11 +51,14 @@ export function useNotificationsLive() {
   const route = useRoute()
 
   useHead({
-    // app.vue's template, with the unread count in front.
-    titleTemplate: (title) => {
-      const base = title && title !== 'TaskTracker Pro' ? `${title} · TaskTracker Pro` : 'TaskTracker Pro'
-      return store.unreadCount > 0 ? `(${store.unreadCount}) ${base}` : base
-    },
+    // app.vue's template, with the unread count in front (a computed, so the title follows the count).
+    titleTemplate: computed(() => {
+      const unread = store.unreadCount
+      return (title?: string) => {
+        const base = title && title !== 'TaskTracker Pro' ? `${title} · TaskTracker Pro` : 'TaskTracker Pro'
+        return unread > 0 ? `(${unread}) ${base}` : base
+      }
+    }),
   })
 
   let burst = 0
@@ -136,8 +139,9 @@ export function useNotificationsLive() {
       store.reset()
       if (id) void start()
     }, { immediate: true })
-    watch(() => route.query.task, (task) => {
-      if (typeof task === 'string' && task && auth.user) void readTask(task)
+    // Also when the count arrives after the page opened on a task (a link from elsewhere).
+    watch(() => [route.query.task, store.unreadCount > 0] as const, ([task, anyUnread]) => {
+      if (typeof task === 'string' && task && auth.user && anyUnread) void readTask(task)
     }, { immediate: true })
   })
   onBeforeUnmount(() => stopLive?.())
