@@ -154,6 +154,26 @@ async function loadContext(db: Db, event: ProjectEvent): Promise<EventContext | 
   return { event, project, members, task }
 }
 
+/** Which of these users are in do-not-disturb. */
+export type DndLookup = (db: Db, userIds: string[]) => Promise<Set<string>>
+
+const dndFromUserStatus: DndLookup = async (db, userIds) => {
+  const rows = await db.user.findMany({ where: { id: { in: userIds }, status: 'DND' }, select: { id: true } })
+  return new Set(rows.map(r => r.id))
+}
+let dndLookup: DndLookup = dndFromUserStatus
+
+/**
+ * Presence owns the do-not-disturb status; by default it is read from `User.status`. A presence
+ * implementation that keeps the status elsewhere (Redis) installs its own lookup here; `null`
+ * restores the default. Returns the previous one.
+ */
+export function setDndLookup(next: DndLookup | null): DndLookup {
+  const previous = dndLookup
+  dndLookup = next ?? dndFromUserStatus
+  return previous
+}
+
 /** Decides who gets what for one committed event and hands the result to the channels. */
 export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notificationNow()): Promise<Delivery[]> {
   const ctx = await loadContext(db, event)
@@ -165,7 +185,7 @@ export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notifi
   if (!eligible.length) return []
   const recipients = [...new Set(eligible.map(c => c.recipientId))]
 
-  const [prefs, mutes, users] = await Promise.all([
+  const [prefs, mutes, dnd] = await Promise.all([
     db.notificationPreference.findMany({ where: { userId: { in: recipients } } }),
     db.mute.findMany({
       where: {
@@ -175,10 +195,9 @@ export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notifi
       },
       select: { userId: true },
     }),
-    db.user.findMany({ where: { id: { in: recipients } }, select: { id: true, status: true } }),
+    dndLookup(db, recipients),
   ])
   const muted = new Set(mutes.map(m => m.userId))
-  const dnd = new Set(users.filter(u => u.status === 'DND').map(u => u.id))
   const choice = new Map(prefs.map(p => [`${p.userId}:${p.type}:${p.channel}`, p.enabled]))
   const channelNames = activeChannels().map(c => c.name)
   const enabledChannels = (userId: string, type: NotificationType): NotificationChannelName[] =>

@@ -4,7 +4,7 @@ import { notificationText, type NotificationItem, type NotificationStreamEvent, 
 import { registerChannel, unregisterChannel } from '../../server/notifications/channels'
 import { setNotificationClock } from '../../server/notifications/clock'
 import { inAppLimits } from '../../server/notifications/inApp'
-import { notificationsSettled } from '../../server/notifications/notifier'
+import { notificationsSettled, setDndLookup } from '../../server/notifications/notifier'
 import { MemoryUserBus, setUserBus, type UserBus } from '../../server/notifications/userBus'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
@@ -314,6 +314,15 @@ describe.runIf(databaseAvailable)('notifications', () => {
       await db.prisma.user.update({ where: { id: ben.user.id }, data: { status: 'AVAILABLE' } })
       await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
       expect((await unread(ben))[0]).toMatchObject({ silent: false })
+      // Presence may keep the status elsewhere and install its own lookup.
+      const previous = setDndLookup(async (_db, ids) => new Set(ids.filter(id => id === ben.user.id)))
+      try {
+        await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
+        expect((await unread(ben))[0]).toMatchObject({ silent: true })
+      }
+      finally {
+        setDndLookup(previous)
+      }
     })
 
     it('never fails the write when a channel fails, and other channels still deliver', async () => {
