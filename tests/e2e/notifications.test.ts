@@ -41,8 +41,22 @@ describe.skipIf(!hasChromium)('notifications in the browser', () => {
     // The notification stream's "started" answer: from then on, news arrives over the socket.
     const subscribed = new Promise<void>((resolve) => {
       page.on('websocket', (ws) => {
+        let requestId: unknown
+        const parse = (payload: string | Buffer) => {
+          try {
+            return JSON.parse(String(payload)) as { id?: unknown, method?: string, params?: { path?: string }, result?: { type?: string } }
+          }
+          catch {
+            return null // PING / PONG
+          }
+        }
+        ws.on('framesent', ({ payload }) => {
+          const frame = parse(payload)
+          if (frame?.method === 'subscription' && frame.params?.path === 'notification.onEvent') requestId = frame.id
+        })
         ws.on('framereceived', ({ payload }) => {
-          if (typeof payload === 'string' && payload.includes('"started"')) resolve()
+          const frame = parse(payload)
+          if (requestId !== undefined && frame?.id === requestId && frame.result?.type === 'started') resolve()
         })
       })
     })
