@@ -90,6 +90,9 @@ interface Hunk {
 }
 
 const dmp = new DiffMatchPatch()
+// Bounds the time one diff may block the event loop (default 1 s); a diff cut short is coarser, which
+// can only turn a merge into a conflict, never lose an edit.
+dmp.Diff_Timeout = 0.2
 
 /** The edits that turn `base` into `other`, in base order, grouped into human-sized hunks. */
 function hunks(base: string, other: string): Hunk[] {
