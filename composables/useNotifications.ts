@@ -50,15 +50,15 @@ export function useNotificationsLive() {
   const toast = useToast()
   const route = useRoute()
 
-  useHead({
-    // app.vue's template, with the unread count in front (a computed, so the title follows the count).
-    titleTemplate: computed(() => {
-      const unread = store.unreadCount
-      return (title?: string) => {
+  // app.vue's template, with the unread count in front (a getter, so the title follows the count).
+  useHead(() => {
+    const unread = store.unreadCount
+    return {
+      titleTemplate: (title?: string) => {
         const base = title && title !== 'TaskTracker Pro' ? `${title} · TaskTracker Pro` : 'TaskTracker Pro'
         return unread > 0 ? `(${unread}) ${base}` : base
-      }
-    }),
+      },
+    }
   })
 
   let burst = 0

@@ -175,7 +175,30 @@ export function setDndLookup(next: DndLookup | null): DndLookup {
 }
 
 /** Decides who gets what for one committed event and hands the result to the channels. */
+/** Whether an event can concern anyone, judged from the event alone (most edits and moves cannot). */
+export function mayNotify(event: ProjectEvent): boolean {
+  switch (event.type) {
+    case 'comment.created':
+    case 'member.added':
+    case 'member.removed':
+    case 'member.left':
+      return true
+    case 'task.created': {
+      const task = (event.data as ProjectEventDataMap['task.created']).task
+      return typeof task.assigneeId === 'string' || extractMentions(asString(task.description)).length > 0
+    }
+    case 'task.updated':
+    case 'task.moved': {
+      const { changes } = event.data as ProjectEventDataMap['task.updated']
+      return Boolean(changes.assigneeId || changes.status || changes.dueDate || (changes.description && extractMentions(asString(changes.description.to)).length))
+    }
+    default:
+      return false
+  }
+}
+
 export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notificationNow()): Promise<Delivery[]> {
+  if (!mayNotify(event)) return []
   const ctx = await loadContext(db, event)
   if (!ctx) return []
   const candidates = await candidatesFor(db, ctx)

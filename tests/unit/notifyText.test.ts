@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { mayNotify } from '../../server/notifications/notifier'
 import { extractMentions, notificationLink, notificationText, type NotificationItem } from '../../shared/schemas/notification'
 
 describe('extractMentions', () => {
@@ -32,5 +33,22 @@ describe('notificationLink', () => {
     expect(notificationLink(n({}))).toBe('/projects/p1?task=t1')
     expect(notificationLink(n({ type: 'member_added', taskId: null }))).toBe('/projects/p1')
     expect(notificationLink(n({ type: 'member_removed', taskId: null, data: { memberIsYou: true } }))).toBeNull()
+  })
+})
+
+describe('mayNotify', () => {
+  const event = (type: string, data: unknown) => ({ id: 'e', projectId: 'p', seq: 1, type, actorId: 'a', entityType: 'task' as const, entityId: 't', data: data as never, createdAt: new Date() })
+  it('skips what cannot concern anyone without touching the database', () => {
+    expect(mayNotify(event('task.moved', { version: 2, changes: { position: { from: 'a0', to: 'a1' } } }))).toBe(false)
+    expect(mayNotify(event('task.updated', { version: 2, changes: { title: { from: 'a', to: 'b' } } }))).toBe(false)
+    expect(mayNotify(event('task.updated', { version: 2, changes: { description: { from: '', to: 'no mention' } } }))).toBe(false)
+    expect(mayNotify(event('task.created', { task: { assigneeId: null, description: '' } }))).toBe(false)
+    expect(mayNotify(event('project.updated', { changes: {} }))).toBe(false)
+  })
+  it('keeps what may', () => {
+    expect(mayNotify(event('task.moved', { version: 2, changes: { status: { from: 'TODO', to: 'DONE' } } }))).toBe(true)
+    expect(mayNotify(event('task.updated', { version: 2, changes: { description: { from: '', to: 'hi @ben' } } }))).toBe(true)
+    expect(mayNotify(event('task.created', { task: { assigneeId: 'u1', description: '' } }))).toBe(true)
+    expect(mayNotify(event('comment.created', { taskId: 't', body: 'x' }))).toBe(true)
   })
 })
