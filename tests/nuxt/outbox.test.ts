@@ -2,7 +2,7 @@ import { registerEndpoint } from '@nuxt/test-utils/runtime'
 import { readBody } from 'h3'
 import { createPinia, setActivePinia } from 'pinia'
 import superjson, { type SuperJSONResult } from 'superjson'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { useBoard } from '~/composables/useBoard'
 import { isNetworkError, pendingIdOf, useOutbox } from '~/composables/useOutbox'
 import { useToast } from '~/composables/useToast'
@@ -58,12 +58,14 @@ function fetchFailed() {
 }
 // trpc-nuxt sends through `$fetch.create(…).raw`; a dropped network makes that reject without a response.
 const realCreate = globalThis.$fetch.create.bind(globalThis.$fetch)
-vi.spyOn(globalThis.$fetch, 'create').mockImplementation((options) => {
-  const instance = realCreate(options)
-  const raw = instance.raw
-  Object.assign(instance, { raw: (...rawArgs: unknown[]) => (networkDown ? Promise.reject(fetchFailed()) : Reflect.apply(raw, instance, rawArgs)) })
+function createWithNetwork(...args: Parameters<typeof realCreate>): ReturnType<typeof realCreate> {
+  const instance = realCreate(...args)
+  // Read untyped: comparing `raw`'s route-typed signature exhausts the type checker.
+  const raw: (...rawArgs: unknown[]) => Promise<unknown> = Reflect.get(instance as object, 'raw')
+  Object.assign(instance, { raw: (...rawArgs: unknown[]) => (networkDown ? Promise.reject(fetchFailed()) : raw.apply(instance, rawArgs)) })
   return instance
-})
+}
+Object.assign(globalThis.$fetch, { create: createWithNetwork })
 
 function storedItems(userId: string): { kind: string }[] {
   const raw = localStorage.getItem(outboxKey(userId))
