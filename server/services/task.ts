@@ -1,12 +1,13 @@
 import { generateKeyBetween } from 'fractional-indexing'
 import { taskStatusValues, writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
+import type { ConflictPolicy } from '../../shared/schemas/project'
 import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
 import type { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, lockProject, transaction, type FieldChanges } from './events'
+import { appendEvent, diffFields, transaction, type FieldChanges } from './events'
 import { mergeTaskPatch, type FieldHistory } from './merge'
 
 export const taskSelect = {
@@ -52,23 +53,34 @@ async function loadTask(db: DbTx, userId: string, id: string, allowed?: readonly
 }
 
 /**
- * loadTask for a write: checks access, takes the project lock, then reads the task, so the task
- * read is the one the write applies to (every write of the project's tasks holds that lock until
- * it commits) and the logged `from` values are exact.
+ * loadTask for a write: checks access and takes the project lock in one statement, then reads the
+ * task, so the task read is the one the write applies to (every write of the project's tasks holds
+ * that lock until it commits) and the logged `from` values are exact. Also answers the project's
+ * conflict policy, read under the same lock.
  */
 async function loadTaskLocked(tx: DbTx, userId: string, id: string, allowed: readonly Role[]) {
-  const found = await tx.task.findUnique({
-    where: { id },
-    select: { projectId: true, deletedAt: true, project: { select: { members: { where: { userId }, select: { role: true } } } } },
-  })
-  const role = found?.project.members[0]?.role
-  if (!found || found.deletedAt || !role) throw notFound('Task', id)
-  if (!allowed.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${id}`)
-  await lockProject(tx, found.projectId)
-  const task = await tx.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
-  if (!task || task.deletedAt) throw notFound('Task', id)
-  const { deletedAt: _, ...dto } = task
-  return dto
+  // The same row lock as lockProject(), taken together with the access check: task writes are
+  // round trips to the database, and each one counts under parallel load.
+  const [access] = await tx.$queryRaw<{ projectId: string, role: Role | null, conflictPolicy: ConflictPolicy }[]>`
+    SELECT t."projectId", m."role"::text AS "role", p."conflictPolicy"::text AS "conflictPolicy"
+    FROM "Task" t
+    JOIN "Project" p ON p."id" = t."projectId"
+    LEFT JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
+    WHERE t."id" = ${id} AND t."deletedAt" IS NULL
+    FOR UPDATE OF p`
+  if (!access?.role) throw notFound('Task', id)
+  if (!allowed.includes(access.role)) throw new DomainError('FORBIDDEN', `Your role (${access.role}) cannot change task ${id}`)
+  const row = await tx.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
+  if (!row || row.deletedAt) throw notFound('Task', id)
+  const { deletedAt: _, ...task } = row
+  return { task, conflictPolicy: access.conflictPolicy }
+}
+
+/** The user a task may be assigned to (a member of its project), as `TaskDto.assignee`; BAD_REQUEST otherwise. */
+async function assignableUser(db: DbTx, projectId: string, assigneeId: string) {
+  const user = await db.user.findFirst({ where: { id: assigneeId, memberships: { some: { projectId } } }, select: taskSelect.assignee.select })
+  if (!user) throw new DomainError('BAD_REQUEST', `User ${assigneeId} is not a member of this project`, { field: 'assigneeId' })
+  return user
 }
 
 async function assertAssignable(db: DbTx, projectId: string, assigneeId: string | null | undefined) {
@@ -197,8 +209,7 @@ function toEventTask(task: TaskDto) {
 }
 
 /** task.update with a stale baseVersion: the fields changed since, per the event log, merged with the patch. */
-async function mergeStalePatch(tx: DbTx, task: TaskDto, baseVersion: number, patch: TaskPatch): Promise<TaskPatch> {
-  const { conflictPolicy } = await tx.project.findUniqueOrThrow({ where: { id: task.projectId }, select: { conflictPolicy: true } })
+async function mergeStalePatch(tx: DbTx, task: TaskDto, conflictPolicy: ConflictPolicy, baseVersion: number, patch: TaskPatch): Promise<TaskPatch> {
   const { changedSince, complete } = await changesSince(tx, task, baseVersion)
   if (!complete) {
     // A version without its event (should not happen): nothing is known about the base, so every
@@ -272,22 +283,23 @@ async function changesSince(tx: DbTx, task: TaskDto, baseVersion: number) {
  */
 export async function updateTask(db: Db, userId: string, input: { id: string, baseVersion: number, patch: TaskPatch }) {
   return transaction(db, async (tx) => {
-    const task = await loadTaskLocked(tx, userId, input.id, writerRoles)
+    const { task, conflictPolicy } = await loadTaskLocked(tx, userId, input.id, writerRoles)
     if (input.baseVersion > task.version) {
       throw new DomainError('BAD_REQUEST', `Task ${input.id} is at version ${task.version}; baseVersion ${input.baseVersion} does not exist yet`, { field: 'baseVersion' })
     }
-    const patch = input.baseVersion === task.version ? input.patch : await mergeStalePatch(tx, task, input.baseVersion, input.patch)
+    const patch = input.baseVersion === task.version ? input.patch : await mergeStalePatch(tx, task, conflictPolicy, input.baseVersion, input.patch)
     const changes = diffFields(task, patch)
     if (Object.keys(changes).length === 0) return task
-    if ('assigneeId' in changes) await assertAssignable(tx, task.projectId, patch.assigneeId)
-    const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: { increment: 1 } }
-    for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (data as Record<string, unknown>)[key] = patch[key]
+    const updated: TaskDto = { ...task, version: task.version + 1, updatedAt: new Date() }
+    for (const key of Object.keys(changes) as (keyof TaskPatch)[]) (updated as Record<string, unknown>)[key] = patch[key]
+    if ('assigneeId' in changes) updated.assignee = patch.assigneeId ? await assignableUser(tx, task.projectId, patch.assigneeId) : null
     if (changes.status) {
       // A card changing column goes to its end; logged like a move's, so clients place it alike.
-      const position = await endOfColumn(tx, task.projectId, patch.status!, task.id)
-      data.position = position
-      if (position !== task.position) changes.position = { from: task.position, to: position }
+      updated.position = await endOfColumn(tx, task.projectId, updated.status, task.id)
+      if (updated.position !== task.position) changes.position = { from: task.position, to: updated.position }
     }
+    const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: updated.version, updatedAt: updated.updatedAt }
+    for (const key of Object.keys(changes) as (keyof TaskPatch | 'position')[]) (data as Record<string, unknown>)[key] = updated[key]
     // Guarded by the version the patch was merged onto: a writer that bypassed the lock makes this match no row.
     const { count } = await tx.task.updateMany({ where: { id: task.id, version: task.version }, data })
     if (count === 0) {
@@ -300,9 +312,9 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
       actorId: userId,
       entityType: 'task',
       entityId: task.id,
-      data: { version: task.version + 1, changes: JSON.parse(JSON.stringify(changes)) },
+      data: { version: updated.version, changes: JSON.parse(JSON.stringify(changes)) },
     })
-    return tx.task.findUniqueOrThrow({ where: { id: task.id }, select: taskSelect })
+    return updated
   })
 }
 
@@ -312,7 +324,7 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
  */
 export async function moveTask(db: Db, userId: string, input: Required<TaskMoveInput>) {
   return transaction(db, async (tx) => {
-    const task = await loadTaskLocked(tx, userId, input.id, writerRoles)
+    const { task } = await loadTaskLocked(tx, userId, input.id, writerRoles)
     const column = (await tx.task.findMany({
       where: { projectId: task.projectId, status: input.status, deletedAt: null, id: { not: task.id } },
       select: { id: true, position: true, status: true },
@@ -361,7 +373,7 @@ export function keyBetween(lower: string | null, upper: string | null): string {
 
 export async function deleteTask(db: Db, userId: string, id: string) {
   return transaction(db, async (tx) => {
-    const task = await loadTaskLocked(tx, userId, id, writerRoles)
+    const { task } = await loadTaskLocked(tx, userId, id, writerRoles)
     await tx.task.update({ where: { id }, data: { deletedAt: new Date(), version: { increment: 1 }, updatedById: userId } })
     await appendEvent(tx, {
       projectId: task.projectId,
@@ -392,7 +404,7 @@ export async function listComments(db: Db, userId: string, taskId: string) {
 
 export async function createComment(db: Db, userId: string, input: CommentCreateInput) {
   return transaction(db, async (tx) => {
-    const task = await loadTaskLocked(tx, userId, input.taskId, writerRoles)
+    const { task } = await loadTaskLocked(tx, userId, input.taskId, writerRoles)
     const comment = await tx.comment.create({
       data: { id: newId(), taskId: task.id, authorId: userId, body: input.body },
       select: commentSelect,
