@@ -55,11 +55,11 @@ export function createBackoffGate(isOnline: () => boolean) {
         waiting.add(done)
       })
     },
-    /** Lets a waiting socket through now; if none waits, the next one does not wait. */
-    release() {
+    /** Lets a waiting socket through now; with `next`, the next one (a reconnect about to start) does not wait either. */
+    release(next = false) {
       delay = 0
       if (waiting.size) [...waiting].forEach(done => done())
-      else skip = true
+      else skip = next
     },
   }
 }
@@ -147,8 +147,9 @@ export default defineNuxtPlugin(() => {
     // change (browsers keep it until a TCP timeout), so it is replaced; tRPC moves the subscriptions
     // to the new one with their last event ids and closes the old one. `reconnect` is private in
     // @trpc/client's types (pinned 11.25.2) but is what the server's own `reconnect` message calls.
-    gate.release()
-    if (socket.connection?.state === 'open') socket['reconnect'](null)
+    const open = socket.connection?.state === 'open'
+    gate.release(open)
+    if (open) socket['reconnect'](null)
     void outbox.replay()
   })
   const trpcWs: TRPCClient<AppRouter> | null = createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] })

@@ -80,9 +80,9 @@ describe('backoff gate', () => {
     expect(through).toBe(true)
   })
 
-  it('released with nobody waiting, the next socket does not wait', async () => {
+  it('released ahead of a reconnect, that socket does not wait', async () => {
     const gate = createBackoffGate(() => true)
-    gate.release()
+    gate.release(true)
     gate.schedule(60_000)
     // Would time the test out if it waited the minute.
     await gate.wait()
