@@ -1,5 +1,5 @@
 import type { ProjectEvent } from '~~/shared/events'
-import { applyProjectEvent } from '~/utils/projectEvents'
+import { applyProjectEvent, statusToastText } from '~/utils/projectEvents'
 
 /**
  * Streams a project's events into the stores while the calling component is mounted. Starts after
@@ -15,6 +15,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
   const realtime = useRealtimeStore()
   const auth = useAuthStore()
   const toast = useToast()
+  const broadcastActivity = useActivityBroadcast()
 
   let stop: (() => void) | null = null
 
@@ -43,6 +44,13 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
       start(project, realtime.lastSeq[project]!)
       return
     }
+    // Before applying: the card still has the title the user knows.
+    const statusToast = statusToastText(event, {
+      selfId: auth.user?.id ?? null,
+      memberName: userId => projects.membersById[userId]?.name,
+      taskTitle: taskId => board.byId[taskId]?.title,
+    })
+    if (statusToast) toast.info(statusToast)
     const effects = applyProjectEvent(board, event, {
       selfId: auth.user?.id ?? null,
       assignee: (userId) => {
@@ -53,6 +61,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
     if (effects.refetchTask) void refetchTask(effects.refetchTask)
     if (event.entityType === 'task') realtime.taskChanged(project)
     if (effects.commentOnTask) realtime.commented(effects.commentOnTask)
+    broadcastActivity(project, event)
     if (effects.removedSelf) {
       toast.error('You were removed from this project.')
       projects.removeProject(project)

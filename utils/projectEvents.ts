@@ -1,5 +1,5 @@
 import { isEventOfType, type JsonValue, type ProjectEvent } from '~~/shared/events'
-import type { Priority, TaskStatus } from '~~/shared/schemas/common'
+import { statusLabels, type Priority, type TaskStatus } from '~~/shared/schemas/common'
 import type { useBoardStore } from '~/stores/board'
 import { isPending } from '~/stores/board'
 import type { Task } from '~/utils/api'
@@ -111,4 +111,33 @@ export function applyProjectEvent(board: BoardStore, event: ProjectEvent, ctx: E
   if (event.type.startsWith('member.')) return { applied: false, members: true }
   if (event.type === 'project.updated') return { applied: false, project: true }
   return { applied: false }
+}
+
+export interface StatusToastContext {
+  /** The signed-in user: their own moves need no toast, they just made them. */
+  selfId: string | null
+  memberName: (userId: string) => string | undefined
+  taskTitle: (taskId: string) => string | undefined
+  now?: Date
+}
+
+/** Events older than this are a catch-up after a reconnect: no toast storm for them. */
+const STATUS_TOAST_MAX_AGE_MS = 2 * 60_000
+
+/**
+ * The toast for a status change someone else made ("Ana moved 'Fix login' to Done"), or null: not
+ * a status change, the user's own, or an old event replayed on catch-up.
+ */
+export function statusToastText(event: ProjectEvent, ctx: StatusToastContext): string | null {
+  if (!isEventOfType(event, 'task.updated') && !isEventOfType(event, 'task.moved')) return null
+  const status = event.data.changes.status
+  if (!status || status.from === status.to) return null
+  if (event.actorId && event.actorId === ctx.selfId) return null
+  const now = ctx.now ?? new Date()
+  if (now.getTime() - new Date(event.createdAt).getTime() > STATUS_TOAST_MAX_AGE_MS) return null
+  const who = (event.actorId && ctx.memberName(event.actorId)) || 'Someone'
+  const newTitle = event.data.changes.title?.to
+  const title = typeof newTitle === 'string' ? newTitle : ctx.taskTitle(event.entityId)
+  const to = statusLabels[status.to as TaskStatus] ?? String(status.to)
+  return title ? `${who} moved '${title}' to ${to}` : `${who} moved a task to ${to}`
 }

@@ -4,7 +4,7 @@ import type { ProjectEvent, ProjectEventDataMap, ProjectEventType } from '~~/sha
 import { useBoardStore } from '~/stores/board'
 import { useRealtimeStore } from '~/stores/realtime'
 import type { Task } from '~/utils/api'
-import { applyProjectEvent, type EventContext } from '~/utils/projectEvents'
+import { applyProjectEvent, statusToastText, type EventContext, type StatusToastContext } from '~/utils/projectEvents'
 
 function task(overrides: Partial<Task> & Pick<Task, 'id' | 'position'>): Task {
   return {
@@ -181,5 +181,33 @@ describe('realtime store', () => {
     expect(realtime.status).toBe('reconnecting')
     realtime.browserOnline = false
     expect(realtime.status).toBe('offline')
+  })
+})
+
+describe('statusToastText', () => {
+  const createdAt = new Date('2026-02-01T00:00:00Z')
+  const toastCtx: StatusToastContext = {
+    selfId: 'me',
+    memberName: id => ({ ana: 'Ana', me: 'Me' } as Record<string, string>)[id],
+    taskTitle: id => (id === 'a' ? 'Fix login' : undefined),
+    now: new Date(createdAt.getTime() + 5_000),
+  }
+  const moved = (actorId: string | null, changes: ProjectEventDataMap['task.moved']['changes'], type: 'task.moved' | 'task.updated' = 'task.moved', entityId = 'a') =>
+    ({ ...event(type, entityId, { version: 2, changes }), actorId })
+
+  it('names who moved which task where, when someone else did it', () => {
+    expect(statusToastText(moved('ana', { status: { from: 'IN_REVIEW', to: 'DONE' }, position: { from: 'a0', to: 'a1' } }), toastCtx)).toBe('Ana moved \'Fix login\' to Done')
+    // A status set from the task panel (task.updated), together with a new title.
+    expect(statusToastText(moved('ana', { status: { from: 'TODO', to: 'IN_PROGRESS' }, title: { from: 'Fix login', to: 'Fix SSO login' } }, 'task.updated'), toastCtx))
+      .toBe('Ana moved \'Fix SSO login\' to In progress')
+    expect(statusToastText(moved('gone', { status: { from: 'TODO', to: 'DONE' } }, 'task.moved', 'unknown-task'), toastCtx)).toBe('Someone moved a task to Done')
+  })
+
+  it('says nothing for the user\'s own moves, reorders within a column, other events, or a catch-up of old events', () => {
+    expect(statusToastText(moved('me', { status: { from: 'TODO', to: 'DONE' } }), toastCtx)).toBeNull()
+    expect(statusToastText(moved('ana', { position: { from: 'a0', to: 'a1' } }), toastCtx)).toBeNull()
+    expect(statusToastText(moved('ana', { priority: { from: 'LOW', to: 'HIGH' } }, 'task.updated'), toastCtx)).toBeNull()
+    expect(statusToastText({ ...event('comment.created', 'a', { taskId: 'a', body: 'hi' }), actorId: 'ana' }, toastCtx)).toBeNull()
+    expect(statusToastText(moved('ana', { status: { from: 'TODO', to: 'DONE' } }), { ...toastCtx, now: new Date(createdAt.getTime() + 10 * 60_000) })).toBeNull()
   })
 })
