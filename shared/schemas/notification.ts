@@ -206,3 +206,19 @@ export function notificationLink(n: Pick<NotificationItem, 'projectId' | 'taskId
   if (n.projectId) return `/projects/${n.projectId}`
   return null
 }
+
+// --- @mention autocomplete (editors) -----------------------------------------------------------
+
+/** The `@partial` being typed right before the caret, or null (not after a word character, like an email). */
+export function mentionQueryAt(text: string, caret: number): { start: number, query: string } | null {
+  const match = /(?:^|[^\w@.-])@([a-z0-9_-]{0,32})$/i.exec(text.slice(0, caret))
+  if (!match) return null
+  const query = match[1]!
+  return { start: caret - query.length - 1, query: query.toLowerCase() }
+}
+
+/** The text with the `@partial` at `start` (up to the caret) replaced by `@username `, and the new caret. */
+export function insertMention(text: string, start: number, caret: number, username: string): { text: string, caret: number } {
+  const inserted = `@${username} `
+  return { text: text.slice(0, start) + inserted + text.slice(caret).replace(/^ /, ''), caret: start + inserted.length }
+}

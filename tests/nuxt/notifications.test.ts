@@ -1,7 +1,12 @@
+import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
 import type { NotificationItem } from '~~/shared/schemas/notification'
+import NotificationMentionMenu from '~/components/notification/NotificationMentionMenu.vue'
 import { useNotificationsStore } from '~/stores/notifications'
+import { useProjectsStore } from '~/stores/projects'
+import type { Member } from '~/utils/api'
 
 function item(overrides: Partial<NotificationItem> & Pick<NotificationItem, 'id' | 'seq'>): NotificationItem {
   const at = new Date('2026-11-26T10:00:00Z')
@@ -69,5 +74,45 @@ describe('notifications store', () => {
     store.restore(before!)
     expect(store.items.map(n => n.id)).toEqual(['a'])
     expect(store.byId.a!.archivedAt).toBeNull()
+  })
+})
+
+describe('mention autocomplete', () => {
+  it('offers the project\'s members after @ and inserts the chosen username with the keyboard', async () => {
+    const textarea = document.createElement('textarea')
+    document.body.append(textarea)
+    const member = (id: string, username: string, name: string) => ({ id, username, name, role: 'MEMBER', status: 'AVAILABLE', lastSeenAt: null, joinedAt: new Date() }) as unknown as Member
+    const wrapper = await mountSuspended(NotificationMentionMenu, { props: { target: textarea }, attachTo: document.body })
+    useProjectsStore().setMembers([member('u1', 'ben', 'Ben Okafor'), member('u2', 'bea', 'Bea Smith'), member('u3', 'cleo', 'Cleo')])
+    let typed = ''
+    textarea.addEventListener('input', () => (typed = textarea.value))
+
+    textarea.value = 'ping @b'
+    textarea.setSelectionRange(7, 7)
+    textarea.dispatchEvent(new Event('input'))
+    await nextTick()
+    const options = () => [...document.querySelectorAll('[role="option"]')].map(o => o.textContent?.replace(/\s+/g, ' ').trim())
+    expect(options()).toEqual(['Ben Okafor @ben', 'Bea Smith @bea'])
+    expect(textarea.getAttribute('aria-expanded')).toBe('true')
+
+    textarea.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', cancelable: true }))
+    await nextTick()
+    const enter = new KeyboardEvent('keydown', { key: 'Enter', cancelable: true })
+    textarea.dispatchEvent(enter)
+    await nextTick()
+    expect(enter.defaultPrevented).toBe(true)
+    expect(textarea.value).toBe('ping @bea ')
+    expect(typed).toBe('ping @bea ')
+    expect(options()).toEqual([])
+    expect(textarea.getAttribute('aria-expanded')).toBe('false')
+
+    // Not inside an email address.
+    textarea.value = 'mail x@b'
+    textarea.setSelectionRange(8, 8)
+    textarea.dispatchEvent(new Event('input'))
+    await nextTick()
+    expect(options()).toEqual([])
+    wrapper.unmount()
+    textarea.remove()
   })
 })

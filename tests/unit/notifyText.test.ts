@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { mayNotify } from '../../server/notifications/notifier'
-import { extractMentions, notificationLink, notificationText, type NotificationItem } from '../../shared/schemas/notification'
+import { extractMentions, insertMention, mentionQueryAt, notificationLink, notificationText, type NotificationItem } from '../../shared/schemas/notification'
 
 describe('extractMentions', () => {
   it('finds distinct lowercase usernames that start a word', () => {
@@ -50,5 +50,18 @@ describe('mayNotify', () => {
     expect(mayNotify(event('task.updated', { version: 2, changes: { description: { from: '', to: 'hi @ben' } } }))).toBe(true)
     expect(mayNotify(event('task.created', { task: { assigneeId: 'u1', description: '' } }))).toBe(true)
     expect(mayNotify(event('comment.created', { taskId: 't', body: 'x' }))).toBe(true)
+  })
+})
+
+describe('mention autocomplete helpers', () => {
+  it('finds the @partial before the caret, not inside an email address', () => {
+    expect(mentionQueryAt('hi @Be', 6)).toEqual({ start: 3, query: 'be' })
+    expect(mentionQueryAt('@', 1)).toEqual({ start: 0, query: '' })
+    expect(mentionQueryAt('mail ana@ex', 11)).toBeNull()
+    expect(mentionQueryAt('hi @ben done', 12)).toBeNull()
+  })
+  it('replaces it with the username and a space, caret after it', () => {
+    expect(insertMention('hi @be and', 3, 6, 'ben')).toEqual({ text: 'hi @ben and', caret: 8 })
+    expect(insertMention('@', 0, 1, 'cleo')).toEqual({ text: '@cleo ', caret: 6 })
   })
 })
