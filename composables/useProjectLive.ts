@@ -50,7 +50,8 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
       memberName: userId => projects.membersById[userId]?.name,
       taskTitle: taskId => board.byId[taskId]?.title,
     })
-    if (statusToast) toast.info(statusToast)
+    // A watcher may already have it as a notification toast (same words): once is enough.
+    if (statusToast && !toast.toasts.value.some(t => t.message === statusToast)) toast.info(statusToast)
     const effects = applyProjectEvent(board, event, {
       selfId: auth.user?.id ?? null,
       assignee: (userId) => {

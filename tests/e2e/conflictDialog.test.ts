@@ -98,6 +98,14 @@ describe.skipIf(!hasChromium)('conflicting edits of one task by two users', () =
     const feed = winner.getByRole('list', { name: 'Activity' })
     await feed.getByText(`changed the title from '${winnerTitle}' to '${loserTitle}'`).waitFor({ timeout: 30_000 })
 
+    // The winner moves the task to Done: the other one, viewing the project, gets a toast; the mover does not.
+    const winnerContext = winner === annPage ? ann : bob
+    await call(winnerContext, 'task.move', { id: task.id, status: 'DONE' })
+    // (As the task's creator or editor the loser may also get the same words as a notification toast.)
+    await loser!.getByRole('status').getByText(`${winnerName} moved '${loserTitle}' to Done`).first().waitFor({ timeout: 30_000 })
+    await expect.poll(() => winner.getByRole('combobox', { name: 'Status' }).inputValue(), { timeout: 30_000 }).toBe('DONE')
+    expect(await winner.getByText(`moved '${loserTitle}' to Done`).count()).toBe(0)
+
     await ann.close()
     await bob.close()
   })
