@@ -70,10 +70,41 @@ async function loadTaskLocked(tx: DbTx, userId: string, id: string, allowed: rea
     FOR UPDATE OF p`
   if (!access?.role) throw notFound('Task', id)
   if (!allowed.includes(access.role)) throw new DomainError('FORBIDDEN', `Your role (${access.role}) cannot change task ${id}`)
-  const row = await tx.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
-  if (!row || row.deletedAt) throw notFound('Task', id)
-  const { deletedAt: _, ...task } = row
+  const task = await readTaskForWrite(tx, id)
+  if (!task) throw notFound('Task', id)
   return { task, conflictPolicy: access.conflictPolicy }
+}
+
+type TaskRow = Omit<TaskDto, 'assignee'> & { deletedAt: Date | null, assigneeUsername: string | null, assigneeName: string | null }
+
+/** `taskSelect` of a task that is not deleted, in one statement (Prisma would read the assignee in a second one). */
+async function readTaskForWrite(tx: DbTx, id: string): Promise<TaskDto | null> {
+  const [row] = await tx.$queryRaw<TaskRow[]>`
+    SELECT t."id", t."projectId", t."number", t."title", t."description", t."status"::text AS "status",
+      t."priority"::text AS "priority", t."assigneeId", t."dueDate", t."labels", t."position", t."version",
+      t."createdById", t."createdAt", t."updatedAt", t."deletedAt", u."username" AS "assigneeUsername", u."name" AS "assigneeName"
+    FROM "Task" t
+    LEFT JOIN "User" u ON u."id" = t."assigneeId"
+    WHERE t."id" = ${id}`
+  if (!row || row.deletedAt) return null
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    number: row.number,
+    title: row.title,
+    description: row.description,
+    status: row.status,
+    priority: row.priority,
+    assigneeId: row.assigneeId,
+    assignee: row.assigneeId ? { id: row.assigneeId, username: row.assigneeUsername!, name: row.assigneeName! } : null,
+    dueDate: row.dueDate,
+    labels: row.labels,
+    position: row.position,
+    version: row.version,
+    createdById: row.createdById,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  } satisfies Record<keyof typeof taskSelect, unknown>
 }
 
 /** The user a task may be assigned to (a member of its project), as `TaskDto.assignee`; BAD_REQUEST otherwise. */
@@ -250,25 +281,23 @@ function fromLog(field: string, value: unknown): unknown {
  * of the first change) and who changed them last. `complete` is false when a version has no event.
  */
 async function changesSince(tx: DbTx, task: TaskDto, baseVersion: number) {
-  const rows = await tx.projectEvent.findMany({
-    where: {
-      projectId: task.projectId,
-      entityId: task.id,
-      type: { in: ['task.updated', 'task.moved'] },
-      data: { path: ['version'], gt: baseVersion },
-    },
-    orderBy: { seq: 'asc' },
-    select: { data: true, createdAt: true, actor: { select: { id: true, username: true, name: true } } },
-  })
+  // One statement with the actors (a Prisma include would be a second round trip under the lock).
+  const rows = await tx.$queryRaw<{ data: { version: number, changes: FieldChanges }, createdAt: Date, actorId: string | null, username: string | null, name: string | null }[]>`
+    SELECT e."data", e."createdAt", u."id" AS "actorId", u."username", u."name"
+    FROM "ProjectEvent" e
+    LEFT JOIN "User" u ON u."id" = e."actorId"
+    WHERE e."projectId" = ${task.projectId} AND e."entityId" = ${task.id}
+      AND e."type" IN ('task.updated', 'task.moved') AND (e."data"->>'version')::int > ${baseVersion}
+    ORDER BY e."seq"`
   const changedSince = new Map<string, LoggedFieldChange>()
   const versions = new Set<number>()
-  for (const row of rows) {
-    const data = row.data as { version: number, changes: FieldChanges }
+  for (const { data, createdAt: at, actorId, username, name } of rows) {
+    const actor = actorId ? { id: actorId, username: username!, name: name! } : null
     versions.add(data.version)
     for (const [field, { from }] of Object.entries(data.changes)) {
       const seen = changedSince.get(field)
-      if (seen) Object.assign(seen, { actor: row.actor, at: row.createdAt })
-      else changedSince.set(field, { base: fromLog(field, from), actor: row.actor, at: row.createdAt })
+      if (seen) Object.assign(seen, { actor, at })
+      else changedSince.set(field, { base: fromLog(field, from), actor, at })
     }
   }
   let complete = true
