@@ -246,7 +246,8 @@ async function mergeStalePatch(tx: DbTx, task: TaskDto, conflictPolicy: Conflict
     // A version without its event (should not happen): nothing is known about the base, so every
     // field the patch would change counts as changed by someone else.
     for (const field of Object.keys(patch)) {
-      if (!changedSince.has(field)) changedSince.set(field, { base: null, actor: null, at: task.updatedAt })
+      const seen = changedSince.get(field)
+      changedSince.set(field, { base: undefined, actor: seen?.actor ?? null, at: seen?.at ?? task.updatedAt })
     }
   }
   const { apply, conflicts } = mergeTaskPatch({ current: task, patch, changedSince, policy: conflictPolicy })

@@ -161,6 +161,19 @@ describe.runIf(databaseAvailable)('task.update merges stale writes', () => {
     expect(await owner.caller.task.byId({ id: task.id })).toMatchObject({ title: (won[0] as PromiseFulfilledResult<{ title: string }>).value.title, version: 7 })
   })
 
+  it('a version missing from the log makes every field of a stale patch a conflict, never a silent overwrite', async () => {
+    const project = await teamProject()
+    const task = await owner.caller.task.create(taskInput(project.id, { title: 'Original' }))
+    await ana.caller.task.update({ id: task.id, baseVersion: 1, patch: { priority: 'HIGH' } })
+    // Tampering: the log loses the event of version 2.
+    await db.prisma.projectEvent.deleteMany({ where: { entityId: task.id, type: 'task.updated' } })
+    const f = await failure(ben.caller.task.update({ id: task.id, baseVersion: 1, patch: { title: 'Ben', priority: 'LOW' } }))
+    expect(f.code).toBe('CONFLICT')
+    expect((f.data.details as { conflicts: { field: string }[] }).conflicts.map(c => c.field)).toEqual(['title', 'priority'])
+    // Fresh writes are unaffected.
+    expect(await ben.caller.task.update({ id: task.id, baseVersion: 2, patch: { title: 'Ben' } })).toMatchObject({ title: 'Ben', version: 3 })
+  })
+
   describe('conflictPolicy', () => {
     it('defaults to merge; owners and admins change it through project.update; it is logged', async () => {
       const project = await teamProject()
