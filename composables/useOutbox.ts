@@ -104,14 +104,7 @@ export function useOutbox() {
   async function addComment(input: { taskId: string, body: string }): Promise<Comment> {
     const outcome = await run({ kind: 'comment.create', input }, () => $trpc.comment.create.mutate(input))
     if (!outcome.queued) return outcome.value
-    const me = auth.user
-    return {
-      id: pendingIdOf(outcome.item),
-      taskId: input.taskId,
-      body: input.body,
-      createdAt: new Date(outcome.item.queuedAt),
-      author: { id: me?.id ?? '', username: me?.username ?? '', name: me?.name ?? 'You' },
-    }
+    return queuedComment(outcome.item, auth.user)!
   }
 
   /** Shows a project's queued creates and moves on a board just loaded from the server. */
@@ -247,6 +240,18 @@ export function useOutbox() {
   }
 
   return { run, replay, reapply, placePending, updateTask, addComment, forget, size: computed(() => store.size) }
+}
+
+/** How a queued comment shows in its thread until it is sent: a `pending:` comment by the signed-in user. */
+export function queuedComment(item: OutboxItem, me: { id: string, username: string, name: string } | null): Comment | null {
+  if (item.kind !== 'comment.create') return null
+  return {
+    id: pendingIdOf(item),
+    taskId: item.input.taskId,
+    body: item.input.body,
+    createdAt: new Date(item.queuedAt),
+    author: { id: me?.id ?? '', username: me?.username ?? '', name: me?.name ?? 'You' },
+  }
 }
 
 /** Whether a queued item writes to this task (a later edit must not overtake it). */

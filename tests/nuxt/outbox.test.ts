@@ -1,4 +1,4 @@
-import { registerEndpoint } from '@nuxt/test-utils/runtime'
+import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
 import { readBody } from 'h3'
 import { createPinia, setActivePinia } from 'pinia'
 import superjson, { type SuperJSONResult } from 'superjson'
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { useBoard } from '~/composables/useBoard'
 import { isNetworkError, pendingIdOf, useOutbox } from '~/composables/useOutbox'
 import { useToast } from '~/composables/useToast'
+import TaskComments from '~/components/task/TaskComments.vue'
 import { isPending, useBoardStore } from '~/stores/board'
 import { outboxKey, useOutboxStore } from '~/stores/outbox'
 import type { Task, TaskDetail } from '~/utils/api'
@@ -277,6 +278,30 @@ describe('outbox', () => {
     expect(useOutboxStore().size).toBe(0)
     const errors = useToast().toasts.value.filter(t => t.kind === 'error').map(t => t.message)
     expect(errors).toEqual([expect.stringMatching(/“Task a” was changed by someone else while you were offline/)])
+  })
+
+  it('shows a comment written offline in its thread as waiting, also after a reload', async () => {
+    // The component reads the app's own Pinia.
+    const pinia = useNuxtApp().$pinia as ReturnType<typeof createPinia>
+    setActivePinia(pinia)
+    const store = useOutboxStore()
+    store.setUser(null)
+    localStorage.clear()
+    store.setUser('u1')
+    online = false
+    const placeholder = await useOutbox().addComment({ taskId: 't1', body: 'From the train' })
+    expect(isPending(placeholder)).toBe(true)
+    expect(storedItems('u1').map(i => i.kind)).toEqual(['comment.create'])
+
+    // Reopened panel (or a reload): the server's thread does not have it, the outbox does.
+    const wrapper = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: 't1' } })
+    const item = wrapper.find('li.comment')
+    expect(item.text()).toContain('From the train')
+    expect(item.text()).toContain('waiting to send')
+    expect(item.attributes('aria-busy')).toBe('true')
+    // Another task's thread does not show it.
+    const other = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: 't2' } })
+    expect(other.find('li.comment').exists()).toBe(false)
   })
 
   it('tells a network failure from a server\'s refusal', () => {
