@@ -2,6 +2,7 @@
 // merge, conflicts with base / theirs / mine, and the lastWriteWins project setting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../server/utils/db'
+import type { TaskUpdateInput } from '../../shared/schemas/task'
 import { failure, signUp, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
@@ -144,8 +145,8 @@ describe.runIf(databaseAvailable)('task.update merges stale writes', () => {
     const project = await teamProject()
     const task = await owner.caller.task.create(taskInput(project.id, { title: 'Parallel' }))
     const writers = [owner, ana, ben]
-    const patches = [{ priority: 'HIGH' }, { status: 'IN_REVIEW' }, { labels: ['p'] }, { dueDate: new Date('2032-01-01T00:00:00.000Z') }, { description: 'parallel' }] as const
-    const results = await Promise.all(patches.map((patch, i) => writers[i % 3]!.caller.task.update({ id: task.id, baseVersion: 1, patch: { ...patch } })))
+    const patches: TaskUpdateInput['patch'][] = [{ priority: 'HIGH' }, { status: 'IN_REVIEW' }, { labels: ['p'] }, { dueDate: new Date('2032-01-01T00:00:00.000Z') }, { description: 'parallel' }]
+    const results = await Promise.all(patches.map((patch, i) => writers[i % 3]!.caller.task.update({ id: task.id, baseVersion: 1, patch })))
     expect(results.map(r => r.version).sort()).toEqual([2, 3, 4, 5, 6])
     expect(await owner.caller.task.byId({ id: task.id })).toMatchObject({
       priority: 'HIGH', status: 'IN_REVIEW', labels: ['p'], dueDate: new Date('2032-01-01T00:00:00.000Z'), description: 'parallel', version: 6,
