@@ -1,0 +1,98 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { hasChromium, hydrated, launchChromium } from './helpers'
+
+/** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
+async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
+  const baseUrl = inject('baseUrl')
+  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
+  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
+  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
+  return body.result.data.json
+}
+
+async function register(context: BrowserContext, name: string) {
+  const username = `${name.split(' ')[0]!.toLowerCase()}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  await call(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
+  return username
+}
+
+async function open(page: Page, path: string) {
+  await page.goto(path)
+  await hydrated(page)
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor()
+}
+
+describe.skipIf(!hasChromium)('presence with two users', () => {
+  let browser: Browser
+
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('shows who is here, what they look at and who is typing, and when they leave', async () => {
+    const baseURL = inject('baseUrl')
+    const ann = await browser.newContext({ baseURL })
+    const bob = await browser.newContext({ baseURL })
+    // Names unique to this run, so nothing else on the page can match them.
+    const suffix = Math.random().toString(36).slice(2, 6)
+    const annName = `Ann ${suffix}`
+    await register(ann, annName)
+    const bobUser = await register(bob, `Bob ${suffix}`)
+    const project = await call<{ id: string, key: string }>(ann, 'project.create', { name: 'Presence plan' })
+    await call(ann, 'member.add', { projectId: project.id, username: bobUser, role: 'MEMBER' })
+    const task = await call<{ id: string, number: number }>(ann, 'task.create', { projectId: project.id, title: 'Draft the launch post' })
+    const taskRef = `${project.key}-${task.number}`
+
+    const bobPage = await bob.newPage()
+    await open(bobPage, `/projects/${project.id}`)
+    // The project header's "who else is here" avatars.
+    const bobHeader = bobPage.getByRole('list', { name: /online$/ })
+    const annInHeader = bobHeader.getByRole('img', { name: new RegExp(`^${annName} — online`) })
+    expect(await annInHeader.count()).toBe(0)
+
+    // Ann opens the project: Bob sees her avatar, and a toast once she has stayed a moment.
+    const annPage = await ann.newPage()
+    await open(annPage, `/projects/${project.id}`)
+    await annInHeader.waitFor()
+    await bobPage.getByRole('status').filter({ hasText: `${annName} is online` }).waitFor()
+
+    // Both open the task: each panel shows the other as viewing it, with the task's reference.
+    await bobPage.goto(`/projects/${project.id}?task=${task.id}`)
+    await hydrated(bobPage)
+    await annPage.getByRole('listitem', { name: new RegExp(`${taskRef} Draft the launch post`) }).getByRole('link').click()
+    const bobPanel = bobPage.getByRole('dialog')
+    await bobPanel.getByRole('list', { name: `Also viewing: ${annName}` })
+      .getByRole('img', { name: `${annName} — online, viewing ${taskRef}` }).waitFor()
+
+    // Ann types in the description: Bob reads "… is typing" under it, and it goes after she stops.
+    const description = annPage.getByRole('dialog').getByRole('textbox', { name: 'Description' })
+    await description.click()
+    await description.pressSequentially('Launch on Tuesday', { delay: 30 })
+    const typingLine = bobPanel.getByRole('status').filter({ hasText: `${annName} is typing…` })
+    await typingLine.waitFor()
+    await typingLine.waitFor({ state: 'detached', timeout: 20_000 })
+
+    // Ann chooses Do not disturb: Bob's header says so.
+    await annPage.getByRole('dialog').getByRole('button', { name: 'Close task panel' }).click()
+    await annPage.getByRole('button', { name: /^Account menu for/ }).click()
+    await annPage.getByRole('menuitemradio', { name: 'Do not disturb' }).click()
+    await bobHeader.getByRole('img', { name: `${annName} — online, do not disturb` }).waitFor()
+    await annPage.getByRole('button', { name: /^Account menu for .*, Do not disturb$/ }).waitFor()
+
+    // Ann closes her page: her avatar leaves Bob's header, a toast says so, the team page shows when.
+    await annPage.close()
+    await bobHeader.getByRole('img', { name: new RegExp(`^${annName} — `) }).waitFor({ state: 'detached', timeout: 60_000 })
+    await bobPage.getByRole('status').filter({ hasText: `${annName} left` }).waitFor()
+    await bobPage.getByRole('navigation', { name: 'Project views' }).getByRole('link', { name: 'Team' }).click()
+    await bobPage.getByRole('listitem', { name: new RegExp(`^${annName}, Owner, Offline · last seen just now`) }).waitFor()
+    await bobPage.getByRole('listitem', { name: new RegExp(`^Bob ${suffix}, Member, Available`) }).waitFor()
+
+    await ann.close()
+    await bob.close()
+  })
+})
