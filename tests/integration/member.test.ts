@@ -135,8 +135,8 @@ describe.runIf(databaseAvailable)('members', () => {
       expect((await failure(member.caller.project.byId({ id: project.id }))).code).toBe('NOT_FOUND')
       expect((await failure(member.caller.task.byId({ id: theirs.id }))).code).toBe('NOT_FOUND')
       expect((await member.caller.project.list()).map(p => p.id)).not.toContain(project.id)
-      // An edit made against the old version now conflicts instead of silently reassigning.
-      expect((await failure(owner.caller.task.update({ id: theirs.id, baseVersion: theirs.version, patch: { title: 'x' } }))).code).toBe('CONFLICT')
+      // A stale edit of the assignee conflicts with the unassignment instead of silently reassigning.
+      expect((await failure(owner.caller.task.update({ id: theirs.id, baseVersion: theirs.version, patch: { assigneeId: owner.user.id } }))).code).toBe('CONFLICT')
     })
 
     it('only owners and admins remove others; admins cannot remove owners', async () => {
