@@ -68,6 +68,9 @@ describe.skipIf(!hasChromium)('presence with two users', () => {
     const bobPanel = bobPage.getByRole('dialog')
     await bobPanel.getByRole('list', { name: `Also viewing: ${annName}` })
       .getByRole('img', { name: `${annName} — online, viewing ${taskRef}` }).waitFor()
+    // …and so does the task's card on Bob's board, behind the panel.
+    await bobPage.getByRole('list', { name: 'To do' }).getByRole('listitem', { name: new RegExp(`^${taskRef} Draft the launch post`) })
+      .getByRole('img', { name: `${annName} — online, viewing ${taskRef}` }).waitFor()
 
     // Ann types in the description: Bob reads "… is typing" under it, and it goes after she stops.
     const description = annPage.getByRole('dialog').getByRole('textbox', { name: 'Description' })

@@ -224,14 +224,17 @@ describe('usePresence in a page', () => {
   }
 
   it('toasts members coming and going, but not the first snapshot, not oneself, not a quick flap', async () => {
-    signIn('me', 'Me')
     const socket = fakeSocket()
     const clock = manualClock()
     await mountPresence(socket, clock)
+    // After mounting: the component's stores are the Nuxt app's.
+    signIn('me', 'Me')
 
     const ana = person('ana', 'Ana')
     socket.connection('pending')
-    socket.send({ kind: 'snapshot', members: [person('me', 'Me'), ana] })
+    socket.send({ kind: 'snapshot', members: [ana] })
+    // The server's snapshot may predate this connection's own entry, which then comes as a patch.
+    socket.send({ kind: 'patch', upsert: [person('me', 'Me')], offline: [] })
     clock.advance(PRESENCE_TOAST_DELAY_MS * 2)
     expect(toastMessages()).toEqual([])
     expect(usePresenceStore().members.map(m => m.name)).toEqual(['Ana', 'Me'])
@@ -255,19 +258,22 @@ describe('usePresence in a page', () => {
     socket.send({ kind: 'patch', upsert: [person('cy', 'Cy')], offline: [] })
     clock.advance(1_000)
     socket.send({ kind: 'patch', upsert: [], offline: [{ userId: 'cy', lastSeenAt: new Date(clock.now()) }] })
-    // The signed-in user's own comings and goings (another tab) say nothing either.
-    socket.send({ kind: 'patch', upsert: [], offline: [{ userId: 'me', lastSeenAt: new Date(clock.now()) }] })
-    socket.send({ kind: 'patch', upsert: [person('me', 'Me')], offline: [] })
     clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
     expect(toastMessages()).toEqual(['Ben is online', 'Ana left'])
     expect(usePresenceStore().members.map(m => m.name).sort()).toEqual(['Ben', 'Me'])
+
+    // Nor does the signed-in user going (as the server sees it).
+    socket.send({ kind: 'patch', upsert: [], offline: [{ userId: 'me', lastSeenAt: new Date(clock.now()) }] })
+    clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
+    expect(toastMessages()).toEqual(['Ben is online', 'Ana left'])
   })
 
   it('tells the server the tab went idle after 5 minutes, and active again on input', async () => {
-    signIn('me', 'Me')
     const socket = fakeSocket()
     const clock = manualClock()
     await mountPresence(socket, clock)
+    // After mounting: the component's stores are the Nuxt app's.
+    signIn('me', 'Me')
     socket.connection('pending')
     socket.send({ kind: 'snapshot', members: [person('me', 'Me')] })
     expect(socket.updates).toEqual([{ projectId: 'p1', taskId: null, idle: false }])
