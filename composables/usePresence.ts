@@ -166,7 +166,7 @@ export function usePresence(projectId: MaybeRefOrGetter<string>, options: { clie
     selfId: () => auth.user?.id ?? null,
     isOnline: userId => !!store.stateOf(userId),
     notify: message => toast.info(message),
-    quiet: () => store.myStatus === 'dnd',
+    quiet: () => (store.myStatus ?? auth.user?.status.toLowerCase()) === 'dnd',
     clock: options.clock,
   })
   let session: ReturnType<typeof createPresenceSession> | null = null
