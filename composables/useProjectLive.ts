@@ -1,5 +1,5 @@
 import type { ProjectEvent } from '~~/shared/events'
-import { applyProjectEvent, statusToastText } from '~/utils/projectEvents'
+import { applyProjectEvent, memberToastText, statusToastText } from '~/utils/projectEvents'
 
 /**
  * Streams a project's events into the stores while the calling component is mounted. Starts after
@@ -45,11 +45,12 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
       return
     }
     // Before applying: the card still has the title the user knows.
-    const statusToast = statusToastText(event, {
+    const toastCtx = {
       selfId: auth.user?.id ?? null,
-      memberName: userId => projects.membersById[userId]?.name,
-      taskTitle: taskId => board.byId[taskId]?.title,
-    })
+      memberName: (userId: string) => projects.membersById[userId]?.name,
+      taskTitle: (taskId: string) => board.byId[taskId]?.title,
+    }
+    const statusToast = statusToastText(event, toastCtx) ?? memberToastText(event, toastCtx)
     // A watcher may already have it as a notification toast (same words): once is enough.
     if (statusToast && !toast.toasts.value.some(t => t.message === statusToast)) toast.info(statusToast)
     const effects = applyProjectEvent(board, event, {

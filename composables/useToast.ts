@@ -17,6 +17,9 @@ export function useToast() {
   }
 
   function push(kind: ToastKind, message: string, timeoutMs = kind === 'error' ? 8000 : 4000) {
+    // The same news can come two ways (a live board event and a notification): say it once.
+    const showing = toasts.value.find(t => t.kind === kind && t.message === message)
+    if (showing) return showing.id
     const id = nextId++
     toasts.value = [...toasts.value, { id, kind, message }].slice(-5)
     if (import.meta.client && timeoutMs > 0) setTimeout(() => dismiss(id), timeoutMs)

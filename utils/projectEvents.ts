@@ -141,3 +141,24 @@ export function statusToastText(event: ProjectEvent, ctx: StatusToastContext): s
   const to = statusLabels[status.to as TaskStatus] ?? String(status.to)
   return title ? `${who} moved '${title}' to ${to}` : `${who} moved a task to ${to}`
 }
+
+/**
+ * The toast for a membership change someone else made ("Dan added Ben to the project", "Ben left
+ * the project"), for everyone viewing the project. The people concerned also get a notification
+ * (server/notifications); the same trigger, the project event, feeds both.
+ */
+export function memberToastText(event: ProjectEvent, ctx: StatusToastContext): string | null {
+  if (event.actorId && event.actorId === ctx.selfId) return null
+  const now = ctx.now ?? new Date()
+  if (now.getTime() - new Date(event.createdAt).getTime() > STATUS_TOAST_MAX_AGE_MS) return null
+  const who = (event.actorId && ctx.memberName(event.actorId)) || 'Someone'
+  if (isEventOfType(event, 'member.added')) {
+    return event.data.userId === ctx.selfId ? `${who} added you to the project` : `${who} added ${event.data.name} to the project`
+  }
+  if (isEventOfType(event, 'member.removed')) {
+    const name = ctx.memberName(event.data.userId) ?? 'a member'
+    return `${who} removed ${name} from the project`
+  }
+  if (isEventOfType(event, 'member.left')) return `${who} left the project`
+  return null
+}

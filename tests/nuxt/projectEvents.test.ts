@@ -4,7 +4,7 @@ import type { ProjectEvent, ProjectEventDataMap, ProjectEventType } from '~~/sha
 import { useBoardStore } from '~/stores/board'
 import { useRealtimeStore } from '~/stores/realtime'
 import type { Task } from '~/utils/api'
-import { applyProjectEvent, statusToastText, type EventContext, type StatusToastContext } from '~/utils/projectEvents'
+import { applyProjectEvent, memberToastText, statusToastText, type EventContext, type StatusToastContext } from '~/utils/projectEvents'
 
 function task(overrides: Partial<Task> & Pick<Task, 'id' | 'position'>): Task {
   return {
@@ -209,5 +209,29 @@ describe('statusToastText', () => {
     expect(statusToastText(moved('ana', { priority: { from: 'LOW', to: 'HIGH' } }, 'task.updated'), toastCtx)).toBeNull()
     expect(statusToastText({ ...event('comment.created', 'a', { taskId: 'a', body: 'hi' }), actorId: 'ana' }, toastCtx)).toBeNull()
     expect(statusToastText(moved('ana', { status: { from: 'TODO', to: 'DONE' } }), { ...toastCtx, now: new Date(createdAt.getTime() + 10 * 60_000) })).toBeNull()
+  })
+})
+
+describe('memberToastText', () => {
+  const createdAt = new Date('2026-02-01T00:00:00Z')
+  const toastCtx: StatusToastContext = {
+    selfId: 'me',
+    memberName: id => ({ dan: 'Dan', ben: 'Ben', me: 'Me' } as Record<string, string>)[id],
+    taskTitle: () => undefined,
+    now: new Date(createdAt.getTime() + 5_000),
+  }
+  const added = (actorId: string, userId: string, name: string) => event('member.added', userId, { userId, username: name.toLowerCase(), name, role: 'MEMBER' }, actorId)
+
+  it('tells viewers who joined or left the project, and who did it', () => {
+    expect(memberToastText(added('dan', 'cara', 'Cara'), toastCtx)).toBe('Dan added Cara to the project')
+    expect(memberToastText(added('dan', 'me', 'Me'), toastCtx)).toBe('Dan added you to the project')
+    expect(memberToastText(event('member.removed', 'ben', { userId: 'ben', role: 'MEMBER' }, 'dan'), toastCtx)).toBe('Dan removed Ben from the project')
+    expect(memberToastText(event('member.left', 'ben', { userId: 'ben', role: 'MEMBER' }, 'ben'), toastCtx)).toBe('Ben left the project')
+  })
+
+  it('says nothing for the user\'s own change, other events, or old events', () => {
+    expect(memberToastText(added('me', 'cara', 'Cara'), toastCtx)).toBeNull()
+    expect(memberToastText(event('comment.created', 'a', { taskId: 'a', body: 'hi' }, 'dan'), toastCtx)).toBeNull()
+    expect(memberToastText(added('dan', 'cara', 'Cara'), { ...toastCtx, now: new Date(createdAt.getTime() + 10 * 60_000) })).toBeNull()
   })
 })
