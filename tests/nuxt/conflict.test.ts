@@ -70,7 +70,8 @@ async function openPanel(task: TaskDetail) {
   projects.setMembers([{ ...ana, role: 'MEMBER' } as Member])
   useBoardStore().setTasks('p1', [card(task)])
   replies['task.byId'] = () => ok(task)
-  wrapper = await mountSuspended(TaskPanel, { props: { taskId: 't1' }, attachTo: document.body })
+  // The Watch button has its own tests (notifications); here it would only add its call to the batches.
+  wrapper = await mountSuspended(TaskPanel, { props: { taskId: 't1' }, attachTo: document.body, global: { stubs: { NotificationWatchButton: true } } })
   await vi.waitFor(() => expect(wrapper!.find<HTMLInputElement>('#task-title').element.value).toBe(task.title))
   return { panel: wrapper, title: wrapper.find<HTMLInputElement>('#task-title') }
 }
