@@ -12,7 +12,8 @@ export interface TaskFilters {
 export function useTaskList(projectId: MaybeRefOrGetter<string>, filters: Ref<TaskFilters>) {
   const { $trpc } = useNuxtApp()
   const board = useBoardStore()
-  const ids = ref<string[]>([])
+  // In the SSR payload: hydration must show the rows the server rendered (the load is not rerun).
+  const ids = useState<string[]>(`task-list-ids-${toValue(projectId)}`, () => [])
 
   async function load() {
     const f = filters.value

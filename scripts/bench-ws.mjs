@@ -4,10 +4,14 @@
 // sockets through the stock @trpc/client (createWSClient + wsLink + superjson), each subscribed to
 // the project's `project.onEvent`. A writer then updates tasks over HTTP at a fixed rate; every
 // update's event must reach every socket. Reported per run: connect time, delivery latency
-// (mutation sent → event received, one clock: the writer and the sockets share this process),
-// deliveries/s, lost deliveries, errors, and the server's RSS per idle connection.
+// (mutation sent → event received, on one clock),
+// deliveries/s, lost deliveries, errors, and the server's RSS per idle connection. The sockets live in
+// --receivers child processes and the writer in another; all read the system-wide monotonic clock.
 // Options: --n=100,1000,5000 --bus=memory,redis --rate=5 (updates/s) --duration=10 (s)
 //          --per-user=25 (sockets per user: the per-user socket rate limit allows 30 calls at once)
+//          --receivers=1 (processes sharing the sockets; more than one starves the server on 2 cores)
+//          --client=wslink|raw (raw: plain `ws` sockets speaking the same protocol and only matching
+//          the marker, to separate the server's latency from the stock client's decoding)
 //          --json=<file> (also write the results as JSON)
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
@@ -31,6 +35,8 @@ const DURATION = Number(args.duration ?? 10) * 1000
 const PER_USER = Number(args['per-user'] ?? 25)
 const TASKS = 20
 const SCENARIO = String(args.scenario ?? 'fanout')
+const RECEIVERS = Number(args.receivers ?? 1)
+const CLIENT = String(args.client ?? 'wslink')
 
 if (!existsSync('.output/server/index.mjs')) {
   console.error('No production build: run `npm run build` first.')
@@ -40,12 +46,17 @@ if (!existsSync('.output/server/index.mjs')) {
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Child process role: RATE task.updates per second for DURATION, reporting marker → send time. */
-if (args.role === 'writer') {
+if (args.role === 'receiver') {
+  await receiverRole()
+}
+else if (args.role === 'writer') {
   const job = JSON.parse(process.env.BENCH_WRITER)
   const tasks = job.tasks
   const sent = []
   const replies = []
   let errors = 0
+  // Warm-up (connection, JIT): not part of the measured updates.
+  for (let i = 0; i < 3; i++) await fetch(`${job.base}/api/trpc/auth.me`, { headers: { cookie: job.cookie } })
   const start = performance.now()
   for (let k = 0; performance.now() - start < DURATION; k++) {
     const task = tasks[k % tasks.length]
@@ -75,6 +86,116 @@ if (args.role === 'writer') {
 }
 else {
   await main()
+}
+
+function headerWebSocket(headers) {
+  return class extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { headers })
+    }
+  }
+}
+
+function stats(samples) {
+  const s = Float64Array.from(samples).sort()
+  const q = p => s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : Number.NaN
+  return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.length ? s[s.length - 1] : Number.NaN }
+}
+/** Child process role: subscribes its share of the sockets; on 'finish', waits for every event and reports latencies. */
+async function receiverRole() {
+  const job = JSON.parse(process.env.BENCH_RECEIVER)
+  const receipts = [] // marker, receive time (monotonic ns), …
+  const connectTimes = []
+  let errors = 0
+  const clients = []
+  const markerPattern = new RegExp(`"to":"(${job.prefix}\\d+)"`)
+  for (let i = 0; i < job.cookies.length; i += 250) {
+    await Promise.all(job.cookies.slice(i, i + 250).map(cookie => new Promise((resolve) => {
+      const started = performance.now()
+      if (job.client === 'raw') {
+        // The same protocol by hand, reading only what it needs: shows the server's side of the latency.
+        const socket = new WebSocket(job.wsUrl, { headers: { cookie }, perMessageDeflate: false })
+        socket.on('open', () => socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: job.projectId } } } })))
+        socket.on('message', (data) => {
+          const text = data.toString()
+          if (text === 'PING') return socket.send('PONG')
+          if (text.includes('"type":"started"')) {
+            connectTimes.push(performance.now() - started)
+            return resolve()
+          }
+          if (text.includes('"error"')) {
+            errors++
+            return resolve()
+          }
+          const marker = markerPattern.exec(text)?.[1]
+          if (marker) receipts.push(marker, process.hrtime.bigint())
+        })
+        clients.push({ socket, sub: { unsubscribe: () => {} } })
+        return
+      }
+      const socket = createWSClient({ url: job.wsUrl, WebSocket: headerWebSocket({ cookie }), retryDelayMs: () => 1000 })
+      const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
+      const sub = client.project.onEvent.subscribe({ projectId: job.projectId }, {
+        onStarted: () => {
+          connectTimes.push(performance.now() - started)
+          resolve()
+        },
+        onData: ({ data }) => {
+          const marker = data.data?.changes?.title?.to
+          if (typeof marker === 'string' && marker.startsWith(job.prefix)) receipts.push(marker, process.hrtime.bigint())
+        },
+        onError: (error) => {
+          errors++
+          console.error(`subscription error: ${error.message}`)
+          resolve()
+        },
+      })
+      clients.push({ socket, sub })
+    })))
+  }
+  process.send({ type: 'ready', connectTimes, errors })
+  process.on('message', async (message) => {
+    if (message.type !== 'finish') return
+    const sent = new Map(message.sent.map(([marker, at]) => [marker, BigInt(at)]))
+    const expected = sent.size * job.cookies.length
+    const deadline = Date.now() + 15_000
+    while (receipts.length / 2 < expected && Date.now() < deadline) await sleep(50)
+    const latencies = []
+    for (let i = 0; i < receipts.length; i += 2) {
+      const at = sent.get(receipts[i])
+      if (at !== undefined) latencies.push(Number(receipts[i + 1] - at) / 1e6)
+    }
+    for (const { socket, sub } of clients) {
+      sub.unsubscribe()
+      socket.close()
+    }
+    process.send({ type: 'done', latencies, received: receipts.length / 2, errors }, () => process.exit(0))
+  })
+}
+
+function startReceiver(job) {
+  const child = fork(new URL(import.meta.url).pathname, ['--role=receiver'], {
+    env: { ...process.env, BENCH_RECEIVER: JSON.stringify(job) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  let done
+  const finished = new Promise((resolve) => {
+    done = resolve
+  })
+  const ready = new Promise((resolve, reject) => {
+    child.on('message', (message) => {
+      if (message.type === 'ready') resolve(message)
+      if (message.type === 'done') done(message)
+    })
+    child.once('exit', code => code !== 0 && reject(new Error(`receiver exited with ${code}`)))
+  })
+  return {
+    ready,
+    finish: (sent) => {
+      child.send({ type: 'finish', sent })
+      return finished
+    },
+  }
 }
 
 function runWriter(job) {
@@ -119,23 +240,30 @@ async function main() {
     throw new Error('redis-server did not start')
   }
 
-  async function startServer(extraEnv) {
-    const port = await freePort()
+  /** The production server; with `keep`, on a given port and data folder that outlive it (restarts). */
+  async function startServer(extraEnv, keep = null) {
+    const port = keep?.port ?? await freePort()
     const base = `http://127.0.0.1:${port}`
-    const dataDir = mkdtempSync(join(tmpdir(), 'tt-bench-ws-'))
+    const dataDir = keep?.dataDir ?? mkdtempSync(join(tmpdir(), 'tt-bench-ws-'))
     const proc = spawn(process.execPath, ['.output/server/index.mjs'], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: '', REDIS_URL: '', ...extraEnv },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
-    const stop = () => {
-      proc.kill('SIGKILL')
-      rmSync(dataDir, { recursive: true, force: true })
+    const exited = new Promise(resolve => proc.once('exit', resolve))
+    const stop = async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM')
+        const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+        await exited
+        clearTimeout(killer)
+      }
+      if (!keep) rmSync(dataDir, { recursive: true, force: true })
     }
-    cleanup.push(stop)
+    cleanup.push(() => proc.kill('SIGKILL'))
     const deadline = Date.now() + 90_000
     while (Date.now() < deadline) {
       try {
-        if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, pid: proc.pid, stop }
+        if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, pid: proc.pid, stop, port, dataDir }
       }
       catch {
       // not listening yet
@@ -168,25 +296,14 @@ async function main() {
     return { call, cookie: () => cookie }
   }
 
-  function headerWebSocket(headers) {
-    return class extends WebSocket {
-      constructor(url, protocols) {
-        super(url, protocols, { headers })
-      }
-    }
-  }
-
-  function stats(samples) {
-    const s = Float64Array.from(samples).sort()
-    const q = p => s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : Number.NaN
-    return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.length ? s[s.length - 1] : Number.NaN }
-  }
-
   const r1 = x => Math.round(x * 10) / 10
 
   async function runBus(busName) {
     const redis = busName === 'redis' ? await startRedis() : null
-    const server = await startServer(redis ? { REDIS_URL: redis.url } : {})
+    const env = redis ? { REDIS_URL: redis.url } : {}
+    const keep = { port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'tt-bench-ws-')) }
+    cleanup.push(() => rmSync(keep.dataDir, { recursive: true, force: true }))
+    let server = await startServer(env, keep)
     const owner = httpCaller(server.base)
     await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
     const project = await owner.call('mutation', 'project.create', { name: 'Fan-out benchmark' })
@@ -205,64 +322,52 @@ async function main() {
     }
 
     const results = []
+    await ensureUsers(Math.ceil(Math.max(...SIZES) / PER_USER))
     for (const n of SIZES) {
-      await ensureUsers(Math.ceil(n / PER_USER))
-      await sleep(1000)
+      // A fresh process per N (same data): its RSS before the sockets is not inflated by the
+      // password hashing of the sign-ups or by the previous N's sockets.
+      await server.stop()
+      server = await startServer(env, keep)
+      await owner.call('query', 'auth.me', null)
+      // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
+      const wsUrlWarm = `${server.base.replace('http', 'ws')}/api/trpc-ws`
+      const warm = startReceiver({ wsUrl: wsUrlWarm, projectId: project.id, cookies: users.slice(0, 4).flatMap(c => Array(25).fill(c)), prefix: 'warm-', client: CLIENT })
+      await warm.ready
+      await warm.finish([])
+      await sleep(2000)
       const rssBefore = rssKiB(server.pid)
       const sent = new Map() // marker → send time (monotonic ns, from the writer process)
-      const receipts = [] // marker, receive time (monotonic ns), …
-      let received = 0
-      let errors = 0
-      const connectTimes = []
-      const clients = []
       const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
       const t0 = performance.now()
-      // Open in waves, as a crowd of browsers would, without overflowing the accept queue.
-      for (let i = 0; i < n; i += 250) {
-        await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, j) => new Promise((resolve) => {
-          const started = performance.now()
-          const socket = createWSClient({ url: wsUrl, WebSocket: headerWebSocket({ cookie: users[Math.floor((i + j) / PER_USER)] }), retryDelayMs: () => 1000 })
-          const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
-          const sub = client.project.onEvent.subscribe({ projectId: project.id }, {
-            onStarted: () => {
-              connectTimes.push(performance.now() - started)
-              resolve()
-            },
-            onData: ({ data }) => {
-              const marker = data.data?.changes?.title?.to
-              if (typeof marker === 'string' && marker.startsWith(`bench-${n}-`)) {
-                receipts.push(marker, process.hrtime.bigint())
-                received++
-              }
-            },
-            onError: (error) => {
-              errors++
-              console.error(`subscription error: ${error.message}`)
-              resolve()
-            },
-          })
-          clients.push({ socket, sub })
-        })))
+      // Receivers in RECEIVERS processes: one event loop decoding every frame of 5,000 stock clients
+      // would measure the load generator, not the server.
+      const share = Math.ceil(n / RECEIVERS)
+      const receivers = []
+      for (let r = 0; r < RECEIVERS && r * share < n; r++) {
+        const from = r * share
+        const count = Math.min(share, n - from)
+        const cookies = Array.from({ length: count }, (_, j) => users[Math.floor((from + j) / PER_USER)])
+        receivers.push(startReceiver({ wsUrl, projectId: project.id, cookies, prefix: `bench-${n}-`, client: CLIENT }))
       }
+      const ready = await Promise.all(receivers.map(r => r.ready))
+      const connectTimes = ready.flatMap(r => r.connectTimes)
+      let errors = ready.reduce((sum, r) => sum + r.errors, 0)
       const connectAll = performance.now() - t0
       await sleep(2000)
       const rssIdle = rssKiB(server.pid)
 
-      // The writer runs in its own process (its event loop is not the one decoding N sockets' frames);
-      // both read the system-wide monotonic clock, so send and receive times compare.
+      // The writer runs in its own process too; all read the system-wide monotonic clock, so send
+      // and receive times compare.
       const start = performance.now()
       const writer = await runWriter({ base: server.base, cookie: owner.cookie(), tasks, prefix: `bench-${n}-` })
-      for (const [marker, at] of writer.sent) sent.set(marker, BigInt(at))
-      const expected = sent.size * n
-      const drainDeadline = Date.now() + 15_000
-      while (received < expected && Date.now() < drainDeadline) await sleep(50)
+      for (const [marker, at] of writer.sent) sent.set(marker, at)
+      const reports = await Promise.all(receivers.map(r => r.finish([...sent])))
       const elapsed = (performance.now() - start) / 1000
       const rssLoaded = rssKiB(server.pid)
-      const latencies = []
-      for (let i = 0; i < receipts.length; i += 2) {
-        const at = sent.get(receipts[i])
-        if (at !== undefined) latencies.push(Number(receipts[i + 1] - at) / 1e6)
-      }
+      const latencies = reports.flatMap(r => r.latencies)
+      const received = reports.reduce((sum, r) => sum + r.received, 0)
+      errors += reports.reduce((sum, r) => sum + r.errors, 0)
+      const expected = sent.size * n
       const replies = writer.replies
       const writeErrors = writer.errors
       for (const task of tasks) task.version = writer.versions[task.id] ?? task.version
@@ -272,6 +377,7 @@ async function main() {
       const reply = stats(replies)
       const result = {
         bus: busName,
+        client: CLIENT,
         n,
         connectAllMs: Math.round(connectAll),
         connectP50: r1(conn.p50),
@@ -295,13 +401,9 @@ async function main() {
       results.push(result)
       console.log(JSON.stringify(result))
 
-      for (const { socket, sub } of clients) {
-        sub.unsubscribe()
-        socket.close()
-      }
       await sleep(2000)
     }
-    server.stop()
+    await server.stop()
     redis?.stop()
     return results
   }
@@ -439,10 +541,10 @@ async function main() {
 
   console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.`)
   console.log(`Writer: ${RATE} task.update/s over HTTP for ${DURATION / 1000} s; each event reaches every socket.\n`)
-  console.log('| bus | sockets | connect all | p50 | p95 | p99 | max | mutation reply p50 / p99 | deliveries/s | lost | errors | RSS/idle conn |')
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('| bus | client | sockets | connect all | p50 | p95 | p99 | max | mutation reply p50 / p99 | deliveries/s | lost | errors | RSS/idle conn |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of all) {
-    console.log(`| ${r.bus} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.replyP50} / ${r.replyP99} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
+    console.log(`| ${r.bus} | ${r.client} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.replyP50} / ${r.replyP99} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
   }
   if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
   process.exit(0)

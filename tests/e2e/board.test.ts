@@ -66,6 +66,18 @@ describe.skipIf(!hasChromium)('board in the browser', () => {
     expect(await page.locator('[data-task-id] img').count()).toBe(0)
     expect(dialogs).toEqual([])
 
+    // The list view, server-rendered then hydrated, keeps its rows (and hydrates without mismatch).
+    const hydrationWarnings: string[] = []
+    page.on('console', (message) => {
+      if (/hydration/i.test(message.text())) hydrationWarnings.push(message.text())
+    })
+    await page.goto(`${new URL(page.url()).pathname}/list`)
+    await hydrated(page)
+    const row = page.getByRole('row', { name: /Write the launch post/ })
+    await row.waitFor()
+    expect(await row.getByText('Done').count()).toBeGreaterThan(0)
+    expect(hydrationWarnings).toEqual([])
+
     await context.close()
   })
 })
