@@ -58,7 +58,8 @@ else if (args.role === 'writer') {
   // Warm-up (connection, JIT): not part of the measured updates.
   for (let i = 0; i < 3; i++) await fetch(`${job.base}/api/trpc/auth.me`, { headers: { cookie: job.cookie } })
   const start = performance.now()
-  for (let k = 0; performance.now() - start < DURATION; k++) {
+  const duration = job.durationMs ?? DURATION
+  for (let k = 0; performance.now() - start < duration; k++) {
     const task = tasks[k % tasks.length]
     const marker = `${job.prefix}${k}`
     const due = start + ((k + 1) * 1000) / RATE
@@ -103,7 +104,8 @@ function stats(samples) {
 }
 /** Child process role: subscribes its share of the sockets; on 'finish', waits for every event and reports latencies. */
 async function receiverRole() {
-  const job = JSON.parse(process.env.BENCH_RECEIVER)
+  // The job comes over IPC (5,000 cookies do not fit in the environment).
+  const job = await new Promise(resolve => process.once('message', resolve))
   const receipts = [] // marker, receive time (monotonic ns), …
   const connectTimes = []
   let errors = 0
@@ -175,9 +177,9 @@ async function receiverRole() {
 
 function startReceiver(job) {
   const child = fork(new URL(import.meta.url).pathname, ['--role=receiver'], {
-    env: { ...process.env, BENCH_RECEIVER: JSON.stringify(job) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
+  child.send(job)
   let done
   const finished = new Promise((resolve) => {
     done = resolve
@@ -358,6 +360,9 @@ async function main() {
 
       // The writer runs in its own process too; all read the system-wide monotonic clock, so send
       // and receive times compare.
+      // Warm-up writes (not measured): JIT and heap sizing of the write and fan-out paths.
+      const warmup = await runWriter({ base: server.base, cookie: owner.cookie(), tasks, prefix: `warm-${n}-`, durationMs: 3000 })
+      for (const task of tasks) task.version = warmup.versions[task.id] ?? task.version
       const start = performance.now()
       const writer = await runWriter({ base: server.base, cookie: owner.cookie(), tasks, prefix: `bench-${n}-` })
       for (const [marker, at] of writer.sent) sent.set(marker, at)
