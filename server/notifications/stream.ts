@@ -1,47 +1,13 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { NotificationStreamEvent } from '../../shared/schemas/notification'
 import { DomainError } from '../services/errors'
+import { LiveQueue } from '../realtime/liveQueue'
 import type { Db } from '../utils/db'
 import { countUnread, notificationSelect, toNotificationItem } from './inApp'
 import { useUserBus, type UserBus } from './userBus'
 
 const MAX_QUEUED = 1_000
 const BACKFILL_BATCH = 200
-
-/** Bus callbacks → something a generator can await (one waiter, bounded; overflow = reread from the database). */
-class LiveQueue {
-  private items: NotificationStreamEvent[] = []
-  private wake: (() => void) | null = null
-  overflowed = false
-
-  push(event: NotificationStreamEvent) {
-    if (this.items.length >= MAX_QUEUED) {
-      this.items = []
-      this.overflowed = true
-    }
-    else {
-      this.items.push(event)
-    }
-    this.notify()
-  }
-
-  notify() {
-    const wake = this.wake
-    this.wake = null
-    wake?.()
-  }
-
-  async take(signal: AbortSignal | undefined): Promise<NotificationStreamEvent[]> {
-    if (!this.items.length && !this.overflowed && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve
-      })
-    }
-    const items = this.items
-    this.items = []
-    return items
-  }
-}
 
 function parseSeq(lastEventId: string): number {
   if (!/^\d{1,15}$/.test(lastEventId)) throw new DomainError('BAD_REQUEST', `lastEventId ${lastEventId} is not a notification seq`)
@@ -64,7 +30,7 @@ export async function openNotificationStream(
   bus: UserBus = useUserBus(),
 ): Promise<AsyncGenerator<TrackedEnvelope<NotificationStreamEvent>, void, unknown>> {
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
-  const queue = new LiveQueue()
+  const queue = new LiveQueue<NotificationStreamEvent>(MAX_QUEUED)
   const unsubscribe = bus.subscribe(userId, event => queue.push(event))
   const release = () => {
     unsubscribe()

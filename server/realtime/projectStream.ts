@@ -6,56 +6,11 @@ import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
 import { DirectSink } from './fanout'
+import { LiveQueue } from './liveQueue'
 
 /** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
 const MAX_QUEUED = 5_000
 const BACKFILL_BATCH = 500
-
-/**
- * The smallest queue that turns bus callbacks into something a generator can await: no per-event
- * promises, one waiter at most. It overflows instead of growing without bound.
- */
-class LiveQueue {
-  private items: ProjectEvent[] = []
-  private wake: (() => void) | null = null
-  overflowed = false
-
-  push(event: ProjectEvent) {
-    if (this.items.length >= MAX_QUEUED) {
-      this.items = []
-      this.overflowed = true
-    }
-    else {
-      this.items.push(event)
-    }
-    this.notify()
-  }
-
-  notify() {
-    const wake = this.wake
-    this.wake = null
-    wake?.()
-  }
-
-  /** Whatever is queued, without waiting. */
-  drain(): ProjectEvent[] {
-    const items = this.items
-    this.items = []
-    return items
-  }
-
-  /** Everything queued so far (empty only when woken by abort or overflow). */
-  async take(signal: AbortSignal | undefined): Promise<ProjectEvent[]> {
-    if (!this.items.length && !this.overflowed && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve
-      })
-    }
-    const items = this.items
-    this.items = []
-    return items
-  }
-}
 
 export interface ProjectStreamInput {
   projectId: string
@@ -103,7 +58,7 @@ export async function openProjectEventStream(
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
 
-  const queue = new LiveQueue()
+  const queue = new LiveQueue<ProjectEvent>(MAX_QUEUED)
   const unsubscribe = bus.subscribe(projectId, event => queue.push(event))
   // A stream that is aborted before its first read never runs its `finally`: release here too.
   const release = () => {
