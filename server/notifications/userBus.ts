@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis'
 import superjson from 'superjson'
 import type { NotificationStreamEvent } from '../../shared/schemas/notification'
+import { RedisChannels } from '../realtime/redisChannels'
 import { logger } from '../utils/logger'
 
 export type UserListener = (event: NotificationStreamEvent) => void
@@ -54,8 +54,10 @@ export class MemoryUserBus implements UserBus {
   }
 }
 
+const USER_CHANNEL_PREFIX = 'tt:user:'
+
 export function userChannel(userId: string): string {
-  return `tt:user:${userId}`
+  return `${USER_CHANNEL_PREFIX}${userId}`
 }
 
 export interface RedisUserBusOptions {
@@ -69,65 +71,35 @@ export interface RedisUserBusOptions {
  * that user. Messages are superjson, so dates survive the trip.
  */
 export class RedisUserBus implements UserBus {
-  private readonly publisher: Redis
-  private readonly subscriber: Redis
   private readonly local = new MemoryUserBus()
-  private closed = false
+  private readonly channels: RedisChannels<NotificationStreamEvent>
 
   constructor(url: string, options: RedisUserBusOptions = {}) {
-    const name = options.name ?? `tt-notify-${process.pid}`
-    const common = { retryStrategy: (times: number) => Math.min(100 * times, 2_000), maxRetriesPerRequest: 20 }
-    this.publisher = new Redis(url, { ...common, connectionName: `${name}:pub` })
-    this.subscriber = new Redis(url, { ...common, connectionName: `${name}:sub`, autoResubscribe: true })
-    for (const [connection, role] of [[this.publisher, 'publisher'], [this.subscriber, 'subscriber']] as const) {
-      let failing = false
-      connection.on('error', (error: Error) => {
-        if (failing || this.closed) return
-        failing = true
-        logger.error(`Redis notification ${role} connection failed; reconnecting`, { message: error.message })
-      })
-      connection.on('ready', () => {
-        failing = false
-      })
-    }
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (!channel.startsWith('tt:user:')) return
-      try {
-        const event = superjson.parse<NotificationStreamEvent>(message)
+    this.channels = new RedisChannels<NotificationStreamEvent>({
+      url,
+      name: options.name ?? `tt-notify-${process.pid}`,
+      prefix: USER_CHANNEL_PREFIX,
+      label: 'notification bus',
+      encode: event => superjson.stringify(event),
+      decode: (_, raw) => {
+        const event = superjson.parse<NotificationStreamEvent>(raw)
         if (!event || typeof event !== 'object' || !('kind' in event)) throw new Error('not a notification event')
-        this.local.publish(channel.slice('tt:user:'.length), event)
-      }
-      catch (error) {
-        logger.error('ignoring a malformed message on the notification bus', { channel, message: (error as Error).message })
-      }
+        return event
+      },
+      deliver: (userId, event) => this.local.publish(userId, event),
     })
   }
 
   publish(userId: string, event: NotificationStreamEvent): void {
-    if (this.closed) return
-    this.publisher.publish(userChannel(userId), superjson.stringify(event)).catch((error: Error) => {
-      logger.error('publishing a notification on Redis failed', { userId, message: error.message })
-    })
+    this.channels.publish(userId, event, { userId })
   }
 
   subscribe(userId: string, listener: UserListener): () => void {
-    const channel = userChannel(userId)
-    if (this.local.listenerCount(userId) === 0 && !this.closed) {
-      this.subscriber.subscribe(channel).catch((error: Error) => {
-        logger.error('subscribing to a Redis channel failed', { channel, message: error.message })
-      })
-    }
+    const leave = this.channels.join(userId)
     const unsubscribe = this.local.subscribe(userId, listener)
-    let done = false
     return () => {
-      if (done) return
-      done = true
       unsubscribe()
-      if (this.local.listenerCount(userId) === 0 && !this.closed) {
-        this.subscriber.unsubscribe(channel).catch((error: Error) => {
-          logger.error('unsubscribing from a Redis channel failed', { channel, message: error.message })
-        })
-      }
+      leave()
     }
   }
 
@@ -136,25 +108,12 @@ export class RedisUserBus implements UserBus {
   }
 
   /** Resolves once both connections are ready and every pending SUBSCRIBE has been acknowledged (tests). */
-  async ready(): Promise<void> {
-    await Promise.all([this.publisher, this.subscriber].map(c => c.status === 'ready'
-      ? undefined
-      : new Promise<void>(resolve => c.once('ready', () => resolve()))))
-    // Commands on one connection answer in order: once PING answers, earlier SUBSCRIBEs have too.
-    await this.subscriber.ping()
+  ready(): Promise<void> {
+    return this.channels.ready()
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    await Promise.all([this.publisher, this.subscriber].map(async (connection) => {
-      try {
-        await connection.quit()
-      }
-      catch {
-        connection.disconnect()
-      }
-    }))
+  close(): Promise<void> {
+    return this.channels.close()
   }
 }
 
