@@ -1,28 +1,6 @@
-import type { Browser, BrowserContext, WebSocketRoute } from 'playwright-core'
+import type { Browser, WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { hasChromium, hydrated, launchChromium } from './helpers'
-
-/** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
-async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const baseUrl = inject('baseUrl')
-  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function query<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const res = await context.request.get(`${inject('baseUrl')}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function register(context: BrowserContext, name: string) {
-  const username = `${name}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  await call(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
-  return username
-}
+import { call, hasChromium, hydrated, launchChromium, query, register } from './helpers'
 
 describe.skipIf(!hasChromium)('live board with two users', () => {
   let browser: Browser
@@ -41,7 +19,7 @@ describe.skipIf(!hasChromium)('live board with two users', () => {
     const bob = await browser.newContext({ baseURL })
 
     await register(ann, 'Ann')
-    const bobName = await register(bob, 'Bob')
+    const { username: bobName } = await register(bob, 'Bob')
     const project = await call<{ id: string, key: string }>(ann, 'project.create', { name: 'Live plan' })
     await call(ann, 'member.add', { projectId: project.id, username: bobName, role: 'MEMBER' })
     const first = await call<{ number: number }>(ann, 'task.create', { projectId: project.id, title: 'Ship the beta' })

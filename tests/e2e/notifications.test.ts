@@ -1,21 +1,6 @@
-import type { Browser, BrowserContext } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { hasChromium, hydrated, launchChromium } from './helpers'
-
-/** One tRPC mutation over HTTP with the context's cookies, as the app itself would make it. */
-async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const baseUrl = inject('baseUrl')
-  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function register(context: BrowserContext, name: string) {
-  const username = `${name.toLowerCase()}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  const user = await call<{ id: string }>(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
-  return { id: user.id, username }
-}
+import { call, hasChromium, hydrated, launchChromium, register } from './helpers'
 
 describe.skipIf(!hasChromium)('notifications in the browser', () => {
   let browser: Browser

@@ -4,28 +4,7 @@ import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import type { ProjectEvent } from '../../shared/events'
-import { hasChromium, hydrated, launchChromium, webSocketWithHeaders } from './helpers'
-
-/** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
-async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const baseUrl = inject('baseUrl')
-  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function query<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const res = await context.request.get(`${inject('baseUrl')}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function register(context: BrowserContext, name: string) {
-  const username = `${name}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  return call<{ id: string }>(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
-}
+import { call, hasChromium, hydrated, launchChromium, query, register, webSocketWithHeaders } from './helpers'
 
 /** The project's events as a service sees them (its own socket, with the user's session cookie), in order. */
 async function watchEvents(context: BrowserContext, projectId: string, fromSeq: number) {

@@ -1,21 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { hasChromium, hydrated, launchChromium } from './helpers'
-
-/** One tRPC call over HTTP with the context's cookies, as the app itself would make it. */
-async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const baseUrl = inject('baseUrl')
-  const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
-  const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
-  if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
-  return body.result.data.json
-}
-
-async function register(context: BrowserContext, name: string) {
-  const username = `${name.split(' ')[0]!.toLowerCase()}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  await call(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
-  return username
-}
+import { call, hasChromium, hydrated, launchChromium, register } from './helpers'
 
 async function open(page: Page, path: string) {
   await page.goto(path)
@@ -42,7 +27,7 @@ describe.skipIf(!hasChromium)('presence with two users', () => {
     const suffix = Math.random().toString(36).slice(2, 6)
     const annName = `Ann ${suffix}`
     await register(ann, annName)
-    const bobUser = await register(bob, `Bob ${suffix}`)
+    const { username: bobUser } = await register(bob, `Bob ${suffix}`)
     const project = await call<{ id: string, key: string }>(ann, 'project.create', { name: 'Presence plan' })
     await call(ann, 'member.add', { projectId: project.id, username: bobUser, role: 'MEMBER' })
     const task = await call<{ id: string, number: number }>(ann, 'task.create', { projectId: project.id, title: 'Draft the launch post' })
