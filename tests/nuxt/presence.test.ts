@@ -7,33 +7,7 @@ import { createPresenceSession, createTypingSender, PRESENCE_TOAST_DELAY_MS, TYP
 import { useToast } from '~/composables/useToast'
 import { useAuthStore } from '~/stores/auth'
 import { describePresence, lastSeenText, typingText, usePresenceStore, type PresenceMessage, type PresenceState } from '~/stores/presence'
-
-/** A clock the test moves by hand; due timers run in order as it passes them. */
-function manualClock(start = 1_000_000) {
-  let time = start
-  const timers = new Set<{ at: number, fn: () => void }>()
-  const clock: Clock & { advance: (ms: number) => void } = {
-    now: () => time,
-    setTimeout: (fn, ms) => {
-      const timer = { at: time + ms, fn }
-      timers.add(timer)
-      return timer
-    },
-    clearTimeout: handle => void timers.delete(handle as { at: number, fn: () => void }),
-    advance(ms) {
-      const end = time + ms
-      for (;;) {
-        const due = [...timers].filter(t => t.at <= end).sort((a, b) => a.at - b.at)[0]
-        if (!due) break
-        timers.delete(due)
-        time = due.at
-        due.fn()
-      }
-      time = end
-    },
-  }
-  return clock
-}
+import { manualClock } from './manualClock'
 
 /** The socket client as presence uses it: the test plays the server's messages and reads what was sent. */
 function fakeSocket() {
