@@ -1,11 +1,12 @@
 // Shared pieces of the browser and socket tests: Debian Chromium, hydration, HTTP and WS clients.
 import { existsSync } from 'node:fs'
-import { createTRPCClient, httpLink } from '@trpc/client'
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import superjson from 'superjson'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
+import type { ProjectEvent } from '../../shared/events'
 
 const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
@@ -82,4 +83,53 @@ export function webSocketWithHeaders(headers: Record<string, string>): typeof gl
   }
   // ws implements what wsClient uses of the DOM WebSocket, but its types differ (binaryType 'nodebuffer', no dispatchEvent).
   return HeaderWebSocket as unknown as typeof globalThis.WebSocket
+}
+
+/**
+ * Subscribes to a project's events; `next()` waits (at most `waitMs`) for the next one, or throws the
+ * subscription's error. Every tracked id must be the event's seq.
+ */
+export function collectProjectEvents(client: TRPCClient<AppRouter>, projectId: string, waitMs = 15_000) {
+  const events: ProjectEvent[] = []
+  let failed: unknown = null
+  let wake: (() => void) | null = null
+  let started!: () => void
+  const startedPromise = new Promise<void>(resolve => (started = resolve))
+  const sub = client.project.onEvent.subscribe({ projectId }, {
+    onStarted: () => started(),
+    onData: ({ id, data }) => {
+      expect(id).toBe(String(data.seq))
+      events.push(data)
+      wake?.()
+    },
+    onError: (error) => {
+      failed = error
+      started()
+      wake?.()
+    },
+  })
+  let read = 0
+  return {
+    started: startedPromise,
+    events,
+    error: () => failed,
+    async next(): Promise<ProjectEvent> {
+      const deadline = Date.now() + waitMs
+      while (read >= events.length) {
+        if (failed) throw failed
+        const left = deadline - Date.now()
+        if (left <= 0) throw new Error(`no event within ${waitMs} ms (received ${events.length})`)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left)
+          wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        wake = null
+      }
+      return events[read++]!
+    },
+    unsubscribe: () => sub.unsubscribe(),
+  }
 }

@@ -1,62 +1,17 @@
 // Two production servers sharing one PostgreSQL and one Redis: a write on instance A reaches a
 // WebSocket subscriber on instance B, in order and without gaps, even when B's Redis link drops.
-import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client'
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
 import { Redis } from 'ioredis'
 import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectChannel } from '../../server/realtime/redisBus'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { startAppServer, type AppServer } from './appServer'
-import { httpClient, webSocketWithHeaders } from './helpers'
+import { collectProjectEvents, httpClient, webSocketWithHeaders } from './helpers'
 
 const WAIT_MS = 15_000
-
-function collect(client: TRPCClient<AppRouter>, projectId: string) {
-  const events: ProjectEvent[] = []
-  let failed: unknown = null
-  let wake: (() => void) | null = null
-  let started!: () => void
-  const startedPromise = new Promise<void>(resolve => (started = resolve))
-  const sub = client.project.onEvent.subscribe({ projectId }, {
-    onStarted: () => started(),
-    onData: ({ id, data }) => {
-      expect(id).toBe(String(data.seq))
-      events.push(data)
-      wake?.()
-    },
-    onError: (error) => {
-      failed = error
-      started()
-      wake?.()
-    },
-  })
-  let read = 0
-  return {
-    started: startedPromise,
-    events,
-    async next(): Promise<ProjectEvent> {
-      const deadline = Date.now() + WAIT_MS
-      while (read >= events.length) {
-        if (failed) throw failed
-        const left = deadline - Date.now()
-        if (left <= 0) throw new Error(`no event within ${WAIT_MS} ms (received ${events.length})`)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left)
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        wake = null
-      }
-      return events[read++]!
-    },
-    unsubscribe: () => sub.unsubscribe(),
-  }
-}
 
 describe.runIf(redisAvailable())('two instances sharing PostgreSQL and Redis', () => {
   let postgres: PostgresServer | undefined
@@ -104,7 +59,7 @@ describe.runIf(redisAvailable())('two instances sharing PostgreSQL and Redis', (
 
     const socket = createWSClient({ url: `${b.baseUrl.replace(/^http/, 'ws')}/api/trpc-ws`, WebSocket: webSocketWithHeaders({ cookie: onB.cookie() }), retryDelayMs: () => 200 })
     sockets.push(socket)
-    const stream = collect(createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] }), project.id)
+    const stream = collectProjectEvents(createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] }), project.id)
     await stream.started
     return { onA, onB, project, task, stream, start: seen.eventSeq }
   }

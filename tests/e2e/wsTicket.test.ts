@@ -5,13 +5,11 @@ import { createTRPCClient, createWSClient, TRPCClientError, wsLink, type TRPCCli
 import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { startAppServer, type AppServer } from './appServer'
-import { httpClient, webSocketWithHeaders } from './helpers'
+import { collectProjectEvents, httpClient, webSocketWithHeaders } from './helpers'
 
-const WAIT_MS = 15_000
 const sockets: ReturnType<typeof createWSClient>[] = []
 
 /** A socket client with no cookie, authenticated (or not) by `connectionParams.token` only. */
@@ -34,50 +32,6 @@ async function signUp(baseUrl: string) {
   return http
 }
 
-/** Subscribes to a project's events; `next()` waits (bounded) for the next one or the error. */
-function collect(client: TRPCClient<AppRouter>, projectId: string) {
-  const events: ProjectEvent[] = []
-  let failed: unknown = null
-  let wake: (() => void) | null = null
-  let started!: () => void
-  const startedPromise = new Promise<void>(resolve => (started = resolve))
-  const sub = client.project.onEvent.subscribe({ projectId }, {
-    onStarted: () => started(),
-    onData: ({ data }) => {
-      events.push(data)
-      wake?.()
-    },
-    onError: (error) => {
-      failed = error
-      started()
-      wake?.()
-    },
-  })
-  let read = 0
-  return {
-    started: startedPromise,
-    error: () => failed,
-    async next(): Promise<ProjectEvent> {
-      const deadline = Date.now() + WAIT_MS
-      while (read >= events.length) {
-        if (failed) throw failed
-        const left = deadline - Date.now()
-        if (left <= 0) throw new Error(`no event within ${WAIT_MS} ms (received ${events.length})`)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left)
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        wake = null
-      }
-      return events[read++]!
-    },
-    unsubscribe: () => sub.unsubscribe(),
-  }
-}
-
 const isCode = (code: string) => (e: unknown) => e instanceof TRPCClientError && e.data?.code === code
 
 afterAll(async () => {
@@ -98,7 +52,7 @@ describe('WebSocket tickets (auth.wsTicket)', () => {
     const client = wsClient(baseUrl, ticket)
     const me = await owner.client.auth.me.query()
     expect((await client.auth.me.query())?.id).toBe(me!.id)
-    const stream = collect(client, project.id)
+    const stream = collectProjectEvents(client, project.id)
     await stream.started
     expect(stream.error()).toBeNull()
     await owner.client.project.update.mutate({ id: project.id, name: 'Ticket socket!' })
@@ -115,7 +69,7 @@ describe('WebSocket tickets (auth.wsTicket)', () => {
     for (const bad of ['garbage', forged]) {
       const client = wsClient(baseUrl, bad)
       expect(await client.auth.me.query()).toBeNull()
-      await expect(collect(client, project.id).next()).rejects.toSatisfy(isCode('UNAUTHORIZED'))
+      await expect(collectProjectEvents(client, project.id).next()).rejects.toSatisfy(isCode('UNAUTHORIZED'))
     }
     // The genuine ticket still works afterwards.
     expect(await wsClient(baseUrl, ticket).auth.me.query()).not.toBeNull()
@@ -161,7 +115,7 @@ describe.runIf(redisAvailable())('WebSocket tickets and socket rate limit across
     const project = await owner.client.project.create.mutate({ name: 'Two instances' })
     const { ticket } = await owner.client.auth.wsTicket.mutate()
     const onB = wsClient(b.baseUrl, ticket)
-    const stream = collect(onB, project.id)
+    const stream = collectProjectEvents(onB, project.id)
     await stream.started
     expect(stream.error()).toBeNull()
     await owner.client.project.update.mutate({ id: project.id, name: 'Two instances!' })
