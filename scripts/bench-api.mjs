@@ -6,10 +6,10 @@
 // Options: --duration=20 --connections=32 --tasks=1000 --ssr-tasks=500 --ssr-requests=100
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import superjson from 'superjson'
+import { freePort, httpCaller } from './bench-lib.mjs'
 
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const DURATION = Number(args.duration ?? 20) * 1000
@@ -23,12 +23,7 @@ if (!existsSync('.output/server/index.mjs')) {
   process.exit(1)
 }
 
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port
-    s.close(() => resolve(p))
-  })
-})
+const port = await freePort()
 const base = `http://127.0.0.1:${port}`
 const dataDir = mkdtempSync(join(tmpdir(), 'tt-bench-'))
 const server = spawn(process.execPath, ['.output/server/index.mjs'], {
@@ -55,22 +50,8 @@ async function waitReady() {
   throw new Error('server did not start')
 }
 
-let cookie = ''
-async function call(type, path, input) {
-  const url = type === 'query'
-    ? `${base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`
-    : `${base}/api/trpc/${path}`
-  const res = await fetch(url, {
-    method: type === 'query' ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: type === 'query' ? undefined : JSON.stringify(superjson.serialize(input)),
-  })
-  const setCookie = res.headers.get('set-cookie')
-  if (setCookie) cookie = setCookie.split(';')[0]
-  const body = await res.json()
-  if (body.error) throw new Error(`${path}: ${JSON.stringify(body.error.json?.message ?? body.error)}`)
-  return superjson.deserialize(body.result.data)
-}
+const api = httpCaller(base)
+const call = api.call
 
 async function fill(projectId, n) {
   const statuses = ['TODO', 'IN_PROGRESS', 'IN_REVIEW', 'DONE']
@@ -128,12 +109,12 @@ await fill(ssr.id, SSR_TASKS)
 console.log(`seeded ${TASKS + SSR_TASKS} tasks in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
 const listUrl = `${base}/api/trpc/task.list?input=${encodeURIComponent(JSON.stringify(superjson.serialize({ projectId: big.id })))}`
-const warm = await (await fetch(listUrl, { headers: { cookie } })).text()
+const warm = await (await fetch(listUrl, { headers: { cookie: api.cookie() } })).text()
 console.log(`task.list response: ${(warm.length / 1024).toFixed(0)} KiB for ${TASKS} tasks`)
 
 const results = []
 results.push(await load(`task.list (${TASKS} tasks)`, async () => {
-  const res = await fetch(listUrl, { headers: { cookie } })
+  const res = await fetch(listUrl, { headers: { cookie: api.cookie() } })
   if (!res.ok) throw new Error(String(res.status))
   await res.arrayBuffer()
 }))
@@ -150,7 +131,7 @@ results.push(await load('task.update', async (worker) => {
 const ssrTimes = []
 for (let i = 0; i < SSR_REQUESTS + 5; i++) {
   const start = performance.now()
-  const res = await fetch(`${base}/projects/${ssr.id}`, { headers: { cookie } })
+  const res = await fetch(`${base}/projects/${ssr.id}`, { headers: { cookie: api.cookie() } })
   const html = await res.text()
   if (!res.ok || html.length < 1000) throw new Error(`SSR failed: ${res.status}`)
   if (i >= 5) ssrTimes.push(performance.now() - start)

@@ -20,12 +20,13 @@
 // messages per client per second after coalescing.
 import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
 import superjson from 'superjson'
 import WebSocket from 'ws'
+import { freePort, httpCaller } from './bench-lib.mjs'
 
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const SIZES = String(args.n ?? '100,1000,5000').split(',').map(Number)
@@ -212,12 +213,6 @@ function runWriter(job) {
 }
 
 async function main() {
-  const freePort = () => new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
   const cleanup = []
   process.on('exit', () => {
     for (const fn of cleanup.splice(0).reverse()) fn()
@@ -277,26 +272,6 @@ async function main() {
 
   /** Resident memory of a process, in KiB. */
   const rssKiB = pid => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
-
-  function httpCaller(base) {
-    let cookie = ''
-    const call = async (type, path, input) => {
-      const url = type === 'query'
-        ? `${base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`
-        : `${base}/api/trpc/${path}`
-      const res = await fetch(url, {
-        method: type === 'query' ? 'GET' : 'POST',
-        headers: { 'content-type': 'application/json', cookie },
-        body: type === 'query' ? undefined : JSON.stringify(superjson.serialize(input)),
-      })
-      const setCookie = res.headers.get('set-cookie')
-      if (setCookie) cookie = setCookie.split(';')[0]
-      const body = await res.json()
-      if (body.error) throw new Error(`${path}: ${JSON.stringify(body.error.json?.message ?? body.error)}`)
-      return superjson.deserialize(body.result.data)
-    }
-    return { call, cookie: () => cookie }
-  }
 
   const r1 = x => Math.round(x * 10) / 10
 
