@@ -30,7 +30,7 @@ export default defineNuxtConfig({
     // generated runtime helpers) as real node_modules files in .output instead of bundling them.
     externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
   },
-  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing'] } },
+  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch'] } },
   typescript: { strict: true },
   telemetry: false,
   eslint: { config: { stylistic: true } },
