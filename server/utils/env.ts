@@ -22,6 +22,16 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** how long a presence entry outlives its last heartbeat (a crashed instance's users go offline after it) */
   PRESENCE_TTL_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
+  /** largest HTTP request body read (bytes); a bigger one is refused with 413 before it is parsed */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** most calls in one tRPC HTTP batch; a longer batch is refused with 400 */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
+  /** open WebSockets allowed per signed-in user (all instances) */
+  WS_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** open WebSockets allowed per client address, signed in or not (all instances) */
+  WS_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  /** seconds a socket may stay open without authenticating before it is closed */
+  WS_AUTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
 })
 
 export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean }
