@@ -1,5 +1,5 @@
 import { generateKeyBetween } from 'fractional-indexing'
-import { taskStatusValues, writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
+import { INT4_MAX, taskStatusValues, writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
 import type { ConflictPolicy } from '../../shared/schemas/project'
 import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
 import type { Prisma } from '../generated/prisma/client'
@@ -157,6 +157,24 @@ export type TaskListItem = Prisma.TaskGetPayload<{ select: typeof taskListSelect
 const listCache = new Map<string, { seq: number, tasks: TaskListItem[] }>()
 const LIST_CACHE_MAX = 200
 
+/**
+ * `value` for Prisma's `contains`, matched literally: Prisma passes it into `ILIKE '%…%'` as is
+ * (https://github.com/prisma/prisma/issues/19506), where `%` and `_` are wildcards and `\` escapes.
+ */
+export function likeLiteral(value: string): string {
+  return value.replace(/[\\%_]/g, c => `\\${c}`)
+}
+
+/**
+ * The task number a search names ("12" or "WEB-12"), or null. Only numbers a task can have: digits
+ * only (not "1e3"), and within int4, so "WEB-99999999999" matches nothing instead of failing in SQL.
+ */
+export function taskNumberIn(search: string): number | null {
+  const digits = /^(?:[a-z][a-z0-9]*-)?(\d{1,10})$/i.exec(search)?.[1]
+  const number = digits === undefined ? Number.NaN : Number(digits)
+  return number >= 1 && number <= INT4_MAX ? number : null
+}
+
 export async function listTasks(db: Db, userId: string, input: TaskListInput): Promise<TaskListItem[]> {
   const membership = await db.projectMember.findUnique({
     where: { projectId_userId: { projectId: input.projectId, userId } },
@@ -173,11 +191,12 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
   if (input.assigneeId !== undefined) where.assigneeId = input.assigneeId
   if (input.label) where.labels = { has: input.label }
   if (input.search) {
-    const match = Number(input.search.replace(/^[a-z][a-z0-9]*-/i, ''))
+    const number = taskNumberIn(input.search)
+    const text = likeLiteral(input.search)
     where.OR = [
-      { title: { contains: input.search, mode: 'insensitive' } },
-      { description: { contains: input.search, mode: 'insensitive' } },
-      ...(Number.isInteger(match) && match > 0 ? [{ number: match }] : []),
+      { title: { contains: text, mode: 'insensitive' } },
+      { description: { contains: text, mode: 'insensitive' } },
+      ...(number === null ? [] : [{ number }]),
     ]
   }
   // The seq was read before the tasks: the list is at least as new as its label, never older, so a

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema } from './common'
+import { idSchema, int4 } from './common'
 import { eventSeqIdSchema } from './project'
 import type { ChangeActor } from './task'
 
@@ -9,7 +9,7 @@ export const activityListInput = z.object({
   taskId: idSchema.optional(),
   /** `nextCursor` of the previous page: entries older than this seq */
   cursor: eventSeqIdSchema.nullish(),
-  limit: z.number().int().min(1).max(100).default(50),
+  limit: int4({ min: 1, max: 100 }).default(50),
 })
 export type ActivityListInput = z.input<typeof activityListInput>
 

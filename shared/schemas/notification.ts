@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema, statusLabels, type TaskStatus } from './common'
+import { idSchema, int4, pgDate, seqStringSchema, statusLabels, type TaskStatus } from './common'
 
 /** Every kind of notification; `summary` is the one a flood folds into (per-user cap). */
 export const notificationTypeValues = [
@@ -74,8 +74,8 @@ export const notificationListInput = z.object({
   projectId: idSchema.optional(),
   archived: z.boolean().optional(),
   /** the `seq` of the last item of the previous page */
-  cursor: z.number().int().positive().nullish(),
-  limit: z.number().int().min(1).max(100).default(30),
+  cursor: int4({ min: 1 }).nullish(),
+  limit: int4({ min: 1, max: 100 }).default(30),
 })
 export type NotificationListInput = z.infer<typeof notificationListInput>
 
@@ -97,13 +97,13 @@ export const muteInput = z.object({
   projectId: idSchema.optional(),
   taskId: idSchema.optional(),
   /** absent or null = until unmuted */
-  until: z.coerce.date().nullish(),
+  until: pgDate().nullish(),
 }).refine(v => Boolean(v.projectId) !== Boolean(v.taskId), { message: 'Mute either a project or a task', path: ['projectId'] })
 export type MuteInput = z.infer<typeof muteInput>
 
 export const unmuteInput = z.object({ id: idSchema })
 export const watchInput = z.object({ taskId: idSchema })
-export const notificationOnEventInput = z.object({ lastEventId: z.string().nullish() })
+export const notificationOnEventInput = z.object({ lastEventId: seqStringSchema('A notification id is the decimal seq of a notification').nullish() })
 
 // --- what clients receive ----------------------------------------------------------------------
 

@@ -1,10 +1,9 @@
 import { z } from 'zod'
-import { idSchema, roleSchema } from './common'
+import { idSchema, roleSchema, seqStringSchema, text } from './common'
 import { usernameSchema } from './auth'
 
-export const projectNameSchema = z.string().trim().min(1, 'Required').max(80, 'At most 80 characters')
-export const projectKeySchema = z
-  .string()
+export const projectNameSchema = text().trim().min(1, 'Required').max(80, 'At most 80 characters')
+export const projectKeySchema = text()
   .trim()
   .toUpperCase()
   .regex(/^[A-Z][A-Z0-9]{1,9}$/, '2–10 letters or digits, starting with a letter')
@@ -12,7 +11,7 @@ export const projectKeySchema = z
 export const projectCreateInput = z.object({
   name: projectNameSchema,
   key: projectKeySchema.optional(),
-  description: z.string().max(2000, 'At most 2000 characters').default(''),
+  description: text().max(2000, 'At most 2000 characters').default(''),
 })
 export type ProjectCreateInput = z.infer<typeof projectCreateInput>
 
@@ -28,7 +27,7 @@ export type ConflictPolicy = z.infer<typeof conflictPolicySchema>
 export const projectUpdateInput = z.object({
   id: idSchema,
   name: projectNameSchema.optional(),
-  description: z.string().max(2000, 'At most 2000 characters').optional(),
+  description: text().max(2000, 'At most 2000 characters').optional(),
   conflictPolicy: conflictPolicySchema.optional(),
 })
 export type ProjectUpdateInput = z.infer<typeof projectUpdateInput>
@@ -53,7 +52,7 @@ export type MemberUpdateRoleInput = z.infer<typeof memberUpdateRoleInput>
 export const memberRemoveInput = z.object({ projectId: idSchema, userId: idSchema })
 
 /** A `tracked` id of project.onEvent: the seq of the last event the client has. */
-export const eventSeqIdSchema = z.string().regex(/^\d{1,15}$/, 'An event id is the decimal seq of an event')
+export const eventSeqIdSchema = seqStringSchema('An event id is the decimal seq of an event')
 
 export const projectOnEventInput = z.object({
   projectId: idSchema,

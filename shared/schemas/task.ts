@@ -1,15 +1,15 @@
 import { z } from 'zod'
-import { idSchema, prioritySchema, taskStatusSchema } from './common'
+import { idSchema, int4, pgDate, prioritySchema, taskStatusSchema, text } from './common'
 
-export const taskTitleSchema = z.string().trim().min(1, 'Required').max(200, 'At most 200 characters')
-export const taskDescriptionSchema = z.string().max(20000, 'At most 20000 characters')
-export const labelSchema = z.string().trim().min(1, 'Empty label').max(32, 'Labels are at most 32 characters')
+export const taskTitleSchema = text().trim().min(1, 'Required').max(200, 'At most 200 characters')
+export const taskDescriptionSchema = text().max(20000, 'At most 20000 characters')
+export const labelSchema = text().trim().min(1, 'Empty label').max(32, 'Labels are at most 32 characters')
 export const labelsSchema = z
   .array(labelSchema)
   .max(10, 'At most 10 labels')
   .transform(labels => [...new Set(labels)])
 /** A fractional index key (fractional-indexing's alphabet). */
-export const positionSchema = z.string().min(1).max(128).regex(/^[0-9A-Za-z]+$/, 'Invalid position')
+export const positionSchema = text().min(1).max(128).regex(/^[0-9A-Za-z]+$/, 'Invalid position')
 
 export const taskCreateInput = z.object({
   projectId: idSchema,
@@ -18,7 +18,7 @@ export const taskCreateInput = z.object({
   status: taskStatusSchema.default('TODO'),
   priority: prioritySchema.default('NONE'),
   assigneeId: idSchema.nullable().default(null),
-  dueDate: z.coerce.date().nullable().default(null),
+  dueDate: pgDate().nullable().default(null),
   labels: labelsSchema.default([]),
 })
 export type TaskCreateInput = z.input<typeof taskCreateInput>
@@ -30,7 +30,7 @@ export const taskPatchSchema = z
     status: taskStatusSchema,
     priority: prioritySchema,
     assigneeId: idSchema.nullable(),
-    dueDate: z.coerce.date().nullable(),
+    dueDate: pgDate().nullable(),
     labels: labelsSchema,
   })
   .partial()
@@ -39,7 +39,7 @@ export type TaskPatch = z.infer<typeof taskPatchSchema>
 
 export const taskUpdateInput = z.object({
   id: idSchema,
-  baseVersion: z.number().int().min(1),
+  baseVersion: int4({ min: 1 }),
   patch: taskPatchSchema,
 })
 export type TaskUpdateInput = z.input<typeof taskUpdateInput>
@@ -80,13 +80,13 @@ export const taskListInput = z.object({
   status: z.array(taskStatusSchema).max(4).optional(),
   assigneeId: idSchema.nullable().optional(),
   label: labelSchema.optional(),
-  search: z.string().trim().max(200).optional(),
+  search: text().trim().max(200).optional(),
 })
 export type TaskListInput = z.input<typeof taskListInput>
 
 export const commentCreateInput = z.object({
   taskId: idSchema,
-  body: z.string().trim().min(1, 'Write something first').max(10000, 'At most 10000 characters'),
+  body: text().trim().min(1, 'Write something first').max(10000, 'At most 10000 characters'),
 })
 export type CommentCreateInput = z.infer<typeof commentCreateInput>
 
