@@ -131,6 +131,11 @@ export class PresenceHub {
     this.watches.clear()
   }
 
+  /** BAD_REQUEST unless this connection joined the project's presence (which checked membership). */
+  assertJoined(connId: string, projectId: string) {
+    this.entry(connId, projectId)
+  }
+
   private entry(connId: string, projectId: string): PresenceEntry {
     const entry = this.local.get(connId)?.get(projectId)
     if (!entry) throw new DomainError('BAD_REQUEST', 'Subscribe to presence.onProject for this project on this connection first')

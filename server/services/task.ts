@@ -208,6 +208,15 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
   return tasks
 }
 
+/**
+ * NOT_FOUND unless `taskId` is a task (not deleted) of `projectId`, like a `taskId` outside its
+ * project anywhere else. For calls that already know the caller is a member of the project (presence).
+ */
+export async function requireTaskInProject(db: DbTx, projectId: string, taskId: string) {
+  const task = await db.task.findFirst({ where: { id: taskId, projectId, deletedAt: null }, select: { id: true } })
+  if (!task) throw notFound('Task', taskId)
+}
+
 export async function getTask(db: Db, userId: string, id: string) {
   return loadTask(db, userId, id)
 }

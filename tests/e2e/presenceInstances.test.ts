@@ -91,8 +91,9 @@ describe.runIf(redisAvailable())('presence across two instances', () => {
     await onA.until(m => m.has(anaUser.id) && m.has(benUser.id))
 
     // What Ana looks at on A shows on B.
-    await onA.client.presence.update.mutate({ projectId: project.id, taskId: 'task-x' })
-    await onB.until(m => m.get(anaUser.id)?.taskIds.includes('task-x') ?? false)
+    const task = await ana.client.task.create.mutate({ projectId: project.id, title: 'Look at me' })
+    await onA.client.presence.update.mutate({ projectId: project.id, taskId: task.id })
+    await onB.until(m => m.get(anaUser.id)?.taskIds.includes(task.id) ?? false)
 
     process.kill(a.pid, 'SIGKILL')
     const killedAt = Date.now()

@@ -8,7 +8,7 @@ import { markConnection } from '../../server/realtime/connection'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
-import { failure, projectWithTeam, signUp, type TestCookieJar } from '../factories'
+import { failure, projectWithTeam, signUp, taskInput, type TestCookieJar } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
@@ -102,19 +102,20 @@ describe.runIf(databaseAvailable)('presence', () => {
     const watcher = await ownerTab.watch(project.id)
     await watcher.until(m => m.has(owner.user.id))
 
+    const [taskA, taskB] = [await owner.caller.task.create(taskInput(project.id)), await owner.caller.task.create(taskInput(project.id))]
     const tab1 = await tab(member)
     const tab2 = await tab(member)
     await tab1.watch(project.id)
     await tab2.watch(project.id)
-    await tab1.caller.presence.update({ projectId: project.id, taskId: 'task-a' })
-    await tab2.caller.presence.update({ projectId: project.id, taskId: 'task-b' })
+    await tab1.caller.presence.update({ projectId: project.id, taskId: taskA.id })
+    await tab2.caller.presence.update({ projectId: project.id, taskId: taskB.id })
     const members = await watcher.until(m => m.get(member.user.id)?.taskIds.length === 2)
     expect(members.size).toBe(2)
-    expect(members.get(member.user.id)).toMatchObject({ username: member.user.username, status: 'available', taskIds: ['task-a', 'task-b'] })
+    expect(members.get(member.user.id)).toMatchObject({ username: member.user.username, status: 'available', taskIds: [taskA.id, taskB.id].sort() })
 
     // One tab closing keeps the user online; the last one takes them offline and stamps lastSeenAt.
     await tab1.close()
-    await watcher.until(m => m.get(member.user.id)?.taskIds.join() === 'task-b')
+    await watcher.until(m => m.get(member.user.id)?.taskIds.join() === taskB.id)
     const before = new Date()
     await tab2.close()
     await watcher.until(m => !m.has(member.user.id))
@@ -126,10 +127,11 @@ describe.runIf(databaseAvailable)('presence', () => {
     const { owner, project, addMember } = await projectWithTeam(db)
     const member = await addMember('MEMBER')
     const watcher = await (await tab(owner)).watch(project.id)
+    const task = await owner.caller.task.create(taskInput(project.id))
     const typist = await tab(member)
     await typist.watch(project.id)
-    await typist.caller.presence.typing({ projectId: project.id, taskId: 'task-1', field: 'comment' })
-    await watcher.until(m => m.get(member.user.id)?.typing.some(t => t.taskId === 'task-1' && t.field === 'comment') ?? false)
+    await typist.caller.presence.typing({ projectId: project.id, taskId: task.id, field: 'comment' })
+    await watcher.until(m => m.get(member.user.id)?.typing.some(t => t.taskId === task.id && t.field === 'comment') ?? false)
     const typedAt = Date.now()
     await watcher.until(m => m.get(member.user.id)?.typing.length === 0)
     expect(Date.now() - typedAt).toBeGreaterThanOrEqual(presenceTiming.typingMs - 50)
@@ -168,6 +170,35 @@ describe.runIf(databaseAvailable)('presence', () => {
     const stream = await (await tab(member)).watch(project.id)
     await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
     await stream.until(() => false).catch((error: Error) => expect(error.message).toMatch(/ended/))
+  })
+
+  it('only points at tasks of the project: another project\'s task, or a deleted one, is NOT_FOUND', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const mine = await owner.caller.task.create(taskInput(project.id))
+    const gone = await owner.caller.task.create(taskInput(project.id))
+    await owner.caller.task.delete({ id: gone.id })
+    // A project the member also belongs to: its tasks are visible to them, but not part of this project.
+    const other = await member.caller.project.create({ name: 'Side project' })
+    const elsewhere = await member.caller.task.create(taskInput(other.id))
+    const watcher = await (await tab(owner)).watch(project.id)
+    const t = await tab(member)
+    await t.watch(project.id)
+
+    for (const taskId of [elsewhere.id, gone.id, 'no-such-task']) {
+      const update = await failure(t.caller.presence.update({ projectId: project.id, taskId }))
+      expect(update.code).toBe('NOT_FOUND')
+      expect(update.message).toBe(`Task ${taskId} not found`)
+      expect((await failure(t.caller.presence.typing({ projectId: project.id, taskId, field: 'comment' }))).code).toBe('NOT_FOUND')
+    }
+    // Nothing of it reached the others; the project's own task does.
+    await t.caller.presence.update({ projectId: project.id, taskId: mine.id })
+    const members = await watcher.until(m => m.get(member.user.id)?.taskIds.length === 1)
+    expect(members.get(member.user.id)?.taskIds).toEqual([mine.id])
+    expect(members.get(member.user.id)?.typing).toEqual([])
+    // null still clears it.
+    await t.caller.presence.update({ projectId: project.id, taskId: null })
+    await watcher.until(m => m.get(member.user.id)?.taskIds.length === 0)
   })
 
   it('rejects bad input with field errors', async () => {

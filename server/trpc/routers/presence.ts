@@ -11,6 +11,7 @@ import type { PresenceStatus } from '../../presence/store'
 import { useEventBus } from '../../realtime/bus'
 import { connectionOf } from '../../realtime/connection'
 import { requireRole } from '../../services/access'
+import { requireTaskInProject } from '../../services/task'
 import type { Db } from '../../utils/db'
 import { protectedProcedure, router } from '../init'
 
@@ -86,13 +87,22 @@ export const presenceRouter = router({
   /** What this connection (tab) shows: the open task, and whether the tab is idle or hidden. */
   update: protectedProcedure.input(presenceUpdateInput).mutation(async ({ ctx, input }) => {
     const { projectId, ...patch } = input
-    await usePresenceHub().update(socketConnection(ctx), projectId, patch)
+    const connId = socketConnection(ctx)
+    const hub = usePresenceHub()
+    // Joined first (a member), then the task: a task of another project is NOT_FOUND, as elsewhere.
+    hub.assertJoined(connId, projectId)
+    if (patch.taskId) await requireTaskInProject(ctx.db, projectId, patch.taskId)
+    await hub.update(connId, projectId, patch)
     return { ok: true }
   }),
 
   /** "Ana is typing…": lasts 5 s unless refreshed (clients send at most one per 2 s). */
   typing: protectedProcedure.input(presenceTypingInput).mutation(async ({ ctx, input }) => {
-    await usePresenceHub().typing(socketConnection(ctx), input.projectId, input.taskId, input.field)
+    const connId = socketConnection(ctx)
+    const hub = usePresenceHub()
+    hub.assertJoined(connId, input.projectId)
+    await requireTaskInProject(ctx.db, input.projectId, input.taskId)
+    await hub.typing(connId, input.projectId, input.taskId, input.field)
     return { ok: true }
   }),
 
