@@ -50,8 +50,12 @@ export async function markRead(db: Db, userId: string, ids: string[], read: bool
   return { updated: count, unreadCount: unread }
 }
 
-/** Opening a task reads what it was about: every unread notification of that task. */
+/**
+ * Opening a task reads what it was about: every unread notification of that task. A task the user
+ * cannot see is NOT_FOUND, like watch / watchStatus (not "0 updated", which would tell it exists).
+ */
 export async function markTaskRead(db: Db, userId: string, taskId: string) {
+  await taskProject(db, userId, taskId)
   const rows = await db.notification.findMany({ where: { userId, taskId, readAt: null, archivedAt: null }, select: { id: true } })
   if (!rows.length) return { updated: 0, unreadCount: await countUnread(db, userId) }
   return markRead(db, userId, rows.map(r => r.id), true)

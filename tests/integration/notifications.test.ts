@@ -409,6 +409,21 @@ describe.runIf(databaseAvailable)('notifications', () => {
       const outsider = await signUp(db)
       expect((await failure(outsider.caller.notification.watch({ taskId: task.id }))).code).toBe('NOT_FOUND')
     })
+
+    it('answers a task the caller cannot see alike in every per-task call: NOT_FOUND, whether it exists or not', async () => {
+      const { ana, ben, project } = await team()
+      const task = await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
+      const gone = await ana.caller.task.create(taskInput(project.id))
+      await ana.caller.task.delete({ id: gone.id })
+      const outsider = await signUp(db)
+      const calls = ['markTaskRead', 'watch', 'unwatch', 'watchStatus'] as const
+      for (const [caller, taskId] of [[outsider.caller, task.id], [outsider.caller, 'no-such-task'], [ben.caller, gone.id]] as const) {
+        const answers = await Promise.all(calls.map(async name => failure(caller.notification[name]({ taskId }))))
+        expect(answers.map(a => `${a.code}: ${a.message}`)).toEqual(calls.map(() => `NOT_FOUND: Task ${taskId} not found`))
+      }
+      // Ben's own notification about the task is untouched by the outsider's attempts.
+      expect((await unread(ben)).map(n => n.taskId)).toEqual([task.id])
+    })
   })
 
   describe('notification.onEvent', () => {
