@@ -179,7 +179,8 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
       },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
-        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn(`tRPC ${path ?? '?'}: database unavailable`, { message: error.cause?.message })
+        // Prisma's message is a code frame; its last line says what happened ("Can't reach database server at …").
+        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn(`tRPC ${path ?? '?'}: database unavailable`, { message: error.cause?.message.split('\n').filter(Boolean).at(-1) })
       },
     })
   })
