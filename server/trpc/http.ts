@@ -65,22 +65,42 @@ function readNodeBody(req: IncomingMessage, max: number): Promise<Buffer | typeo
   })
 }
 
+/** How long a connection whose body was refused stays open after the answer, so the client reads it. */
+const LINGER_MS = 2_000
+
+/**
+ * After refusing a body, nothing more of it is read: the request stays paused, so TCP flow control
+ * stops the sender once the socket buffers are full. The connection is cut a moment after the
+ * answer went out; cutting it at once (with unread data) would reset it, and a client still sending
+ * could lose the 413 it was sent.
+ */
+function stopReadingAndCutAfterAnswer(event: H3Event) {
+  const { req, res } = event.node
+  if (req.complete || isInProcess(event)) return
+  req.pause()
+  // Marks the body as being consumed (at most one buffer of it is read): otherwise Node would read
+  // and discard all the rest after the answer, to keep the connection alive.
+  req.read(0)
+  res.once('finish', () => {
+    const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS)
+    timer.unref()
+    req.socket?.once('close', () => clearTimeout(timer))
+  })
+}
+
 async function readLimitedBody(event: H3Event, max: number): Promise<Buffer | typeof TOO_LARGE | undefined> {
   if (event.method === 'GET' || event.method === 'HEAD') return undefined
-  const declared = Number(getHeader(event, 'content-length'))
-  if (declared > max) return TOO_LARGE
-  const req = event.node.req
   // An in-process request (SSR's $fetch through Nitro's local fetch) carries its body already.
   if (isInProcess(event)) {
     const raw = await readRawBody(event, false)
     return raw && raw.length > max ? TOO_LARGE : raw
   }
-  try {
-    return await readNodeBody(req, max)
-  }
-  catch {
+  const declared = Number(getHeader(event, 'content-length'))
+  const body = declared > max ? TOO_LARGE : await readNodeBody(event.node.req, max).catch(() => {
     throw createError({ statusCode: 400, statusMessage: 'Request body was cut off' })
-  }
+  })
+  if (body === TOO_LARGE) stopReadingAndCutAfterAnswer(event)
+  return body
 }
 
 /** SSR's own calls (Nitro's local fetch, no socket): bounded by the page render, not by a client. */
@@ -119,6 +139,7 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
     let body: Awaited<ReturnType<typeof readLimitedBody>>
     if (isForeignOrigin(event, env.allowedOrigins)) {
       refusal = new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused: this origin may not call the API' })
+      stopReadingAndCutAfterAnswer(event)
     }
     else {
       body = await readLimitedBody(event, env.MAX_BODY_BYTES)
@@ -173,8 +194,6 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
         const out: Record<string, string> = {}
         const retryAfter = Math.max(0, ...errors.map(retryAfterOf))
         if (retryAfter > 0) out['retry-after'] = String(retryAfter)
-        // The rest of the body is not read: close the connection instead of draining it.
-        if (refusal) out.connection = 'close'
         return { headers: out }
       },
       onError: ({ error, path }) => {
