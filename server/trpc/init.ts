@@ -51,6 +51,8 @@ const t = initTRPC.context<Context>().create({
     const fieldErrors: Record<string, string[]> = { ...zod?.fieldErrors }
     if (domain?.details.field) fieldErrors[domain.details.field] = [domain.message]
     const { field: _, ...details } = domain?.details ?? {}
+    // Clients (the outbox) wait this long before sending again; HTTP also gets it as Retry-After.
+    if (error.code === 'SERVICE_UNAVAILABLE') details.retryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS
     const internal = error.code === 'INTERNAL_SERVER_ERROR' && !import.meta.dev
     return {
       ...shape,
