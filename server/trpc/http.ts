@@ -96,9 +96,11 @@ async function readLimitedBody(event: H3Event, max: number): Promise<Buffer | ty
     return raw && raw.length > max ? TOO_LARGE : raw
   }
   const declared = Number(getHeader(event, 'content-length'))
-  const body = declared > max ? TOO_LARGE : await readNodeBody(event.node.req, max).catch(() => {
-    throw createError({ statusCode: 400, statusMessage: 'Request body was cut off' })
-  })
+  const body = declared > max
+    ? TOO_LARGE
+    : await readNodeBody(event.node.req, max).catch(() => {
+        throw createError({ statusCode: 400, statusMessage: 'Request body was cut off' })
+      })
   if (body === TOO_LARGE) stopReadingAndCutAfterAnswer(event)
   return body
 }
