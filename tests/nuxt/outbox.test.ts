@@ -35,10 +35,10 @@ const unavailable = (retryAfterSeconds: number) => ({
 })
 /** Server errors go out with their HTTP status (503 …), as the real API sends them. */
 function send(event: Parameters<typeof setResponseStatus>[0], reply: unknown) {
-  const status = (reply as { error?: { json?: { data?: { httpStatus?: number, details?: { retryAfterSeconds?: number } } } } })?.error?.json?.data
-  if (status?.httpStatus && status.httpStatus >= 500) {
-    setResponseStatus(event, status.httpStatus)
-    if (status.details?.retryAfterSeconds !== undefined) setResponseHeader(event, 'retry-after', String(status.details.retryAfterSeconds))
+  const data = (reply as { error?: { json?: { data?: { httpStatus?: number, details?: { retryAfterSeconds?: number } } } } })?.error?.json?.data
+  if (data?.httpStatus && data.httpStatus >= 500) {
+    setResponseStatus(event, data.httpStatus)
+    if (data.details?.retryAfterSeconds !== undefined) setResponseHeader(event, 'retry-after', data.details.retryAfterSeconds)
   }
   return [reply]
 }
