@@ -16,6 +16,25 @@ export function isNetworkError(err: unknown): boolean {
   return false
 }
 
+/**
+ * The server (or the gateway in front of it) answered that it cannot serve right now, e.g. its
+ * database is down (SERVICE_UNAVAILABLE, HTTP 503 with Retry-After): nothing is wrong with the
+ * write itself, so it is kept and sent again later.
+ */
+export function isServerUnavailable(err: unknown): boolean {
+  const code = errorCode(err)
+  return code === 'SERVICE_UNAVAILABLE' || code === 'BAD_GATEWAY' || code === 'GATEWAY_TIMEOUT'
+}
+
+/** What the UI says while the server is unavailable (a status, not an error: nothing was lost). */
+export const SERVER_UNAVAILABLE_TEXT = 'Server unavailable, retrying'
+
+/** The server's hint (`details.retryAfterSeconds`, as sent with 429 and 503), in ms. */
+function retryAfterMs(err: unknown): number {
+  const details = (err as { data?: { details?: { retryAfterSeconds?: unknown } } } | null)?.data?.details
+  return typeof details?.retryAfterSeconds === 'number' ? details.retryAfterSeconds * 1000 : 0
+}
+
 /** Answers worth trying again later: the write stays queued (the session ended: it goes through after signing in again). */
 const retryLaterCodes = new Set(['TOO_MANY_REQUESTS', 'TIMEOUT', 'SERVICE_UNAVAILABLE', 'BAD_GATEWAY', 'GATEWAY_TIMEOUT', 'CLIENT_CLOSED_REQUEST', 'UNAUTHORIZED'])
 
@@ -31,8 +50,9 @@ let retryAttempt = 0
 
 /**
  * Offline writes: `run` sends a write, or queues it when the browser is offline, when writes are
- * already waiting (order is kept), or when the call fails without reaching the API. `replay`
- * sends the queue in order, one at a time: a network failure keeps the item and stops; a refusal
+ * already waiting (order is kept), when the call fails without reaching the API, or when the server
+ * is unavailable (503: "Server unavailable, retrying", then a retry after its Retry-After). `replay`
+ * sends the queue in order, one at a time: a network failure or a 503 keeps the item and stops; a refusal
  * drops it, undoes its optimistic change and says why in a toast. `reapply` shows the queued
  * changes again on a freshly loaded board (after a reload).
  */
@@ -47,9 +67,22 @@ export function useOutbox() {
 
   const offline = () => import.meta.client && navigator.onLine === false
 
-  function queue(item: NewOutboxItem): OutboxItem {
+  /** Says once per outage that the server is unavailable and the queue will be retried. */
+  function serverDown() {
+    if (store.serverUnavailable) return
+    store.serverUnavailable = true
+    toast.info(`${SERVER_UNAVAILABLE_TEXT}: your changes are kept on this device and sent as soon as it answers again.`)
+  }
+
+  function queue(item: NewOutboxItem, failure?: unknown): OutboxItem {
     const first = store.size === 0
     const queued = store.enqueue(item)
+    if (failure !== undefined && isServerUnavailable(failure)) {
+      // The server just said it cannot take writes: ask again later, not at once.
+      serverDown()
+      retryLater(failure)
+      return queued
+    }
     if (first) toast.info('You are offline: your changes are kept on this device and sent when the connection is back.')
     if (!offline()) void replay()
     return queued
@@ -61,7 +94,7 @@ export function useOutbox() {
       return { queued: false, value: await send() }
     }
     catch (err) {
-      if (import.meta.client && isNetworkError(err)) return { queued: true, item: queue(item) }
+      if (import.meta.client && (isNetworkError(err) || isServerUnavailable(err))) return { queued: true, item: queue(item, err) }
       throw err
     }
   }
@@ -186,9 +219,9 @@ export function useOutbox() {
     }
   }
 
-  function retryLater() {
+  function retryLater(err?: unknown) {
     clearTimeout(retryTimer)
-    const delay = Math.min(60_000, 2_000 * 2 ** retryAttempt++)
+    const delay = Math.max(retryAfterMs(err), Math.min(60_000, 2_000 * 2 ** retryAttempt++))
     retryTimer = setTimeout(() => void replay(), delay)
   }
 
@@ -200,17 +233,21 @@ export function useOutbox() {
       if (!item) break
       try {
         await deliver(item)
+        store.serverUnavailable = false
       }
       catch (err) {
         if (isNetworkError(err) || retryLaterCodes.has(errorCode(err) ?? '')) {
+          if (isServerUnavailable(err)) serverDown()
           if (errorCode(err) === 'UNAUTHORIZED') toast.error('Your session ended. Sign in again to send the changes waiting on this device.')
-          else if (!offline()) retryLater()
+          else if (!offline()) retryLater(err)
           return
         }
+        store.serverUnavailable = false
         store.remove(item.id)
         await refused(item, err)
       }
     }
+    store.serverUnavailable = false
     retryAttempt = 0
     clearTimeout(retryTimer)
   }

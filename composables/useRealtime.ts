@@ -1,3 +1,4 @@
+import { SERVER_UNAVAILABLE_TEXT } from '~/composables/useOutbox'
 import type { ConnectionState } from '~/stores/realtime'
 
 const labels: Record<ConnectionState, string> = {
@@ -16,9 +17,11 @@ export function useRealtime() {
   const store = useRealtimeStore()
   const outbox = useOutboxStore()
   const waiting = computed(() => outbox.size)
+  // A socket may stay open while the API cannot take writes (its database is down): say so.
+  const unavailable = computed(() => outbox.serverUnavailable && store.status !== 'offline')
   return {
-    state: computed(() => store.status),
-    label: computed(() => labels[store.status]),
+    state: computed(() => (unavailable.value ? 'reconnecting' : store.status)),
+    label: computed(() => (unavailable.value ? SERVER_UNAVAILABLE_TEXT : labels[store.status])),
     waiting,
     waitingLabel: computed(() => (waiting.value ? `${waiting.value} ${waiting.value === 1 ? 'change' : 'changes'} waiting` : '')),
     lastClose: computed(() => store.lastClose),

@@ -10,6 +10,8 @@ export default defineNuxtPlugin(() => {
         transformer: superjson,
         // On the server, forward the visitor's cookie so SSR renders what they may see.
         pickHeaders: ['cookie'],
+        // The server refuses longer batches (MAX_BATCH_SIZE, default 20): split them here instead.
+        maxItems: 20,
       }),
     ],
   })

@@ -66,6 +66,8 @@ export const useOutboxStore = defineStore('outbox', () => {
   const userId = ref<string | null>(null)
   const items = ref<OutboxItem[]>([])
   const size = computed(() => items.value.length)
+  /** The server answered but cannot serve writes right now (503): the queue waits and is retried. */
+  const serverUnavailable = ref(false)
 
   function write() {
     const s = storage()
@@ -119,5 +121,5 @@ export const useOutboxStore = defineStore('outbox', () => {
     write()
   }
 
-  return { userId, items, size, sync, setUser, enqueue, remove, replace }
+  return { userId, items, size, serverUnavailable, sync, setUser, enqueue, remove, replace }
 })

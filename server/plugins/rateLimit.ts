@@ -1,4 +1,5 @@
 import { defineNitroPlugin } from 'nitropack/runtime'
+import { HTTP_CALL_LIMIT, setHttpCallLimiter } from '../trpc/http'
 import { setSocketCallLimiter, SOCKET_CALL_LIMIT } from '../trpc/init'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
@@ -16,8 +17,14 @@ export default defineNitroPlugin((nitroApp) => {
     onError: error => logger.error('WebSocket rate limit: Redis failed, allowing calls until it answers again', { message: error.message }),
   })
   const previous = setSocketCallLimiter(limiter)
+  // The same for HTTP calls (server/trpc/http.ts), in a bucket of their own.
+  const previousHttp = setHttpCallLimiter(new RedisTokenBucketLimiter(redis, HTTP_CALL_LIMIT.capacity, HTTP_CALL_LIMIT.perSecond, {
+    prefix: 'tt:ratelimit:http:',
+    onError: error => logger.error('HTTP rate limit: Redis failed, allowing calls until it answers again', { message: error.message }),
+  }))
   nitroApp.hooks.hook('close', async () => {
     setSocketCallLimiter(previous)
+    setHttpCallLimiter(previousHttp)
     try {
       await redis.quit()
     }

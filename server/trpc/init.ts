@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
 import { TokenBucketLimiter, type CallLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
 
@@ -50,6 +51,8 @@ const t = initTRPC.context<Context>().create({
     const fieldErrors: Record<string, string[]> = { ...zod?.fieldErrors }
     if (domain?.details.field) fieldErrors[domain.details.field] = [domain.message]
     const { field: _, ...details } = domain?.details ?? {}
+    // Clients (the outbox) wait this long before sending again; HTTP also gets it as Retry-After.
+    if (error.code === 'SERVICE_UNAVAILABLE') details.retryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS
     const internal = error.code === 'INTERNAL_SERVER_ERROR' && !import.meta.dev
     return {
       ...shape,
@@ -65,12 +68,30 @@ const t = initTRPC.context<Context>().create({
   },
 })
 
-/** Services throw DomainError; this maps it onto the tRPC error with the same code. */
+/**
+ * The one answer to a database outage (connection refused or lost, pool exhausted): 503 with a hint
+ * to retry, so clients keep what they queued. The driver's message (hosts, SQL) stays in `cause`,
+ * which is never sent.
+ */
+export function databaseUnavailable(cause: unknown): TRPCError {
+  return new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: `Server unavailable: the database cannot be reached. Retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`,
+    cause,
+  })
+}
+
+/**
+ * Services throw DomainError; this maps it onto the tRPC error with the same code. A database
+ * outage becomes SERVICE_UNAVAILABLE (the HTTP context maps outages while resolving the caller the
+ * same way, see server/trpc/http.ts).
+ */
 const domainErrors = t.middleware(async ({ next }) => {
   const result = await next()
   if (!result.ok) {
     const cause = result.error.cause
     if (cause instanceof DomainError) throw new TRPCError({ code: cause.code, message: cause.message, cause })
+    if (result.error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) throw databaseUnavailable(cause)
     // A unique-constraint race (two requests creating the same thing) is a conflict, not a crash.
     if (cause && (cause as { code?: string }).code === 'P2002') {
       throw new TRPCError({ code: 'CONFLICT', message: 'That already exists', cause })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { normalizeOrigin } from './origin'
 
 const bool = z.enum(['true', 'false', '1', '0']).transform(v => v === 'true' || v === '1')
 
@@ -12,6 +13,7 @@ const envSchema = z.object({
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),
   PUBLIC_ORIGIN: z.url('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com').default('http://localhost:3000'),
+  /** more origins (comma-separated) whose pages may call the API and open sockets, next to PUBLIC_ORIGIN */
   ALLOWED_ORIGINS: z.string().optional(),
   /** seed the demo workspace when the database has no users: auto = only on the embedded database */
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
@@ -44,11 +46,30 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error(`Invalid configuration: ${issues}`)
   }
   const env = result.data
-  const allowedOrigins = (env.ALLOWED_ORIGINS ?? env.PUBLIC_ORIGIN)
-    .split(',')
-    .map(o => o.trim().replace(/\/$/, ''))
-    .filter(Boolean)
-  return { ...env, allowedOrigins, secureCookies: env.PUBLIC_ORIGIN.startsWith('https://') }
+  return { ...env, allowedOrigins: allowedOriginsOf(env), secureCookies: env.PUBLIC_ORIGIN.startsWith('https://') }
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]']
+
+/**
+ * The origins whose pages may call the API and open sockets, normalized (`scheme://host[:port]`):
+ * PUBLIC_ORIGIN, then ALLOWED_ORIGINS. In development a loopback PUBLIC_ORIGIN also allows the other
+ * loopback names on the same scheme and port (http://127.0.0.1:3000 next to http://localhost:3000).
+ */
+function allowedOriginsOf(env: z.infer<typeof envSchema>): string[] {
+  const origins: string[] = []
+  const problems: string[] = []
+  for (const entry of [env.PUBLIC_ORIGIN, ...(env.ALLOWED_ORIGINS ?? '').split(',')].map(o => o.trim()).filter(Boolean)) {
+    const origin = normalizeOrigin(entry)
+    if (origin) origins.push(origin)
+    else problems.push(`ALLOWED_ORIGINS: "${entry}" is not an origin such as https://app.example.com`)
+  }
+  if (problems.length) throw new Error(`Invalid configuration: ${problems.join('; ')}`)
+  const publicUrl = new URL(origins[0]!)
+  if (env.NODE_ENV === 'development' && LOOPBACK_HOSTS.includes(publicUrl.hostname)) {
+    for (const host of LOOPBACK_HOSTS) origins.push(`${publicUrl.protocol}//${host}${publicUrl.port ? `:${publicUrl.port}` : ''}`)
+  }
+  return [...new Set(origins)]
 }
 
 let cached: Env | undefined

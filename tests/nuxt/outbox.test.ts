@@ -1,10 +1,11 @@
 import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
-import { readBody } from 'h3'
+import { readBody, setResponseHeader, setResponseStatus } from 'h3'
 import { createPinia, setActivePinia } from 'pinia'
 import superjson, { type SuperJSONResult } from 'superjson'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useBoard } from '~/composables/useBoard'
-import { isNetworkError, pendingIdOf, useOutbox } from '~/composables/useOutbox'
+import { isNetworkError, isServerUnavailable, pendingIdOf, useOutbox } from '~/composables/useOutbox'
+import ProjectLiveStatus from '~/components/project/ProjectLiveStatus.vue'
 import { useToast } from '~/composables/useToast'
 import TaskComments from '~/components/task/TaskComments.vue'
 import { isPending, useBoardStore } from '~/stores/board'
@@ -28,6 +29,19 @@ let calls: { path: string, input: Input }[] = []
 let replies: Record<string, (input: Input) => unknown> = {}
 const ok = (data: unknown) => ({ result: { data: superjson.serialize(data) } })
 const refuse = (code: string, message: string) => ({ error: superjson.serialize({ message, code: -32000, data: { code, httpStatus: 400 } }) })
+/** What the API answers while its database is down: HTTP 503, Retry-After, SERVICE_UNAVAILABLE. */
+const unavailable = (retryAfterSeconds: number) => ({
+  error: superjson.serialize({ message: `Server unavailable: the database cannot be reached. Retry in ${retryAfterSeconds} s.`, code: -32603, data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503, details: { retryAfterSeconds } } }),
+})
+/** Server errors go out with their HTTP status (503 …), as the real API sends them. */
+function send(event: Parameters<typeof setResponseStatus>[0], reply: unknown) {
+  const data = (reply as { error?: { json?: { data?: { httpStatus?: number, details?: { retryAfterSeconds?: number } } } } })?.error?.json?.data
+  if (data?.httpStatus && data.httpStatus >= 500) {
+    setResponseStatus(event, data.httpStatus)
+    if (data.details?.retryAfterSeconds !== undefined) setResponseHeader(event, 'retry-after', data.details.retryAfterSeconds)
+  }
+  return [reply]
+}
 
 for (const path of ['task.create', 'task.move', 'task.update', 'comment.create']) {
   registerEndpoint(`/api/trpc/${path}`, {
@@ -36,7 +50,7 @@ for (const path of ['task.create', 'task.move', 'task.update', 'comment.create']
       const body = await readBody<Record<string, SuperJSONResult>>(event)
       const input = superjson.deserialize<Input>(body['0']!)
       calls.push({ path, input })
-      return [await replies[path]!(input)]
+      return send(event, await replies[path]!(input))
     },
   })
 }
@@ -224,6 +238,58 @@ describe('outbox', () => {
     expect(useOutboxStore().size).toBe(0)
   })
 
+  it('keeps a write the server answered 503, says "Server unavailable, retrying" without an error, and sends it when the server is back', async () => {
+    const pinia = useNuxtApp().$pinia as ReturnType<typeof createPinia>
+    setActivePinia(pinia)
+    const store = useOutboxStore()
+    store.setUser(null)
+    localStorage.clear()
+    store.setUser('u1')
+    const board = useBoardStore()
+    board.setTasks('p1', [task('a', 'a0')])
+
+    // Online, the server answers, but its database is down.
+    replies['task.create'] = () => unavailable(0)
+    expect(await useBoard('p1').createTask('TODO', 'Written during the outage')).toBeNull()
+    expect(calls.map(c => c.path)).toEqual(['task.create'])
+    expect(store.items.map(i => i.kind)).toEqual(['task.create'])
+    expect(storedItems('u1')).toHaveLength(1)
+    expect(board.columns.TODO.map(t => t.title)).toEqual(['Task a', 'Written during the outage'])
+    // A status, not an error: nothing was lost.
+    const toasts = useToast().toasts.value
+    expect(toasts.filter(t => t.kind === 'error')).toEqual([])
+    expect(toasts.map(t => t.message)).toEqual([expect.stringMatching(/^Server unavailable, retrying/)])
+    const status = await mountSuspended(ProjectLiveStatus)
+    expect(status.get('[role="status"]').text()).toContain('Server unavailable, retrying')
+
+    // The server comes back: the retry scheduled after the 503 sends the write by itself.
+    replies['task.create'] = input => ok({ ...task('x', 'a1'), title: input.title })
+    await vi.waitFor(() => expect(store.size).toBe(0), { timeout: 10_000, interval: 50 })
+    expect(calls.map(c => c.path)).toEqual(['task.create', 'task.create'])
+    expect(board.byId.x).toMatchObject({ title: 'Written during the outage' })
+    expect(board.tasks.some(isPending)).toBe(false)
+    expect(store.serverUnavailable).toBe(false)
+    await nextTick()
+    expect(status.get('[role="status"]').text()).not.toContain('Server unavailable')
+    expect(useToast().toasts.value.filter(t => t.kind === 'error')).toEqual([])
+  })
+
+  it('keeps a queued write on a 503 during replay and stops there', async () => {
+    useOutboxStore().setUser('u1')
+    useBoardStore().setTasks('p1', [task('a', 'a0')])
+    online = false
+    await useBoard('p1').createTask('TODO', 'First')
+    await useBoard('p1').moveTask('a', 'DONE')
+    replies['task.create'] = () => unavailable(30)
+    online = true
+    await useOutbox().replay()
+    expect(calls.map(c => c.path)).toEqual(['task.create'])
+    expect(useOutboxStore().items.map(i => i.kind)).toEqual(['task.create', 'task.move'])
+    expect(useOutboxStore().serverUnavailable).toBe(true)
+    expect(useToast().toasts.value.filter(t => t.kind === 'error')).toEqual([])
+    expect(useToast().toasts.value.map(t => t.message)).toContainEqual(expect.stringMatching(/^Server unavailable, retrying/))
+  })
+
   it('drops a refused write, undoes it with a toast that says why, and goes on with the next', async () => {
     useOutboxStore().setUser('u1')
     const board = useBoardStore()
@@ -310,5 +376,7 @@ describe('outbox', () => {
     expect(isNetworkError(Object.assign(new Error('Bad Gateway'), { name: 'FetchError', response: {} }))).toBe(false)
     expect(isNetworkError(Object.assign(new Error('Nope'), { name: 'TRPCClientError', data: { code: 'FORBIDDEN' } }))).toBe(false)
     expect(isNetworkError(Object.assign(new Error('Unexpected token <'), { name: 'TRPCClientError' }))).toBe(true)
+    expect(isServerUnavailable(Object.assign(new Error('Server unavailable'), { name: 'TRPCClientError', data: { code: 'SERVICE_UNAVAILABLE' } }))).toBe(true)
+    expect(isServerUnavailable(Object.assign(new Error('Nope'), { name: 'TRPCClientError', data: { code: 'FORBIDDEN' } }))).toBe(false)
   })
 })

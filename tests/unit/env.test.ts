@@ -12,7 +12,8 @@ describe('parseEnv', () => {
       SEED_DEMO: 'auto',
       TRUST_PROXY: false,
       LOG_LEVEL: 'info',
-      allowedOrigins: ['http://localhost:3000'],
+      // In development the other loopback names of the same port work too (npm run dev on 127.0.0.1).
+      allowedOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'],
       secureCookies: false,
     })
   })
@@ -53,13 +54,22 @@ describe('parseEnv', () => {
     expect(message).toContain('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com')
   })
 
-  it('ALLOWED_ORIGINS defaults to PUBLIC_ORIGIN; HTTPS origins get secure cookies', () => {
+  it('allows PUBLIC_ORIGIN and ALLOWED_ORIGINS, normalized; HTTPS origins get secure cookies', () => {
     const env = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com/' })
     expect(env.allowedOrigins).toEqual(['https://tasks.example.com'])
     expect(env.secureCookies).toBe(true)
 
-    const many = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: ' https://a.example.com/, https://b.example.com ,' })
-    expect(many.allowedOrigins).toEqual(['https://a.example.com', 'https://b.example.com'])
+    const many = parseEnv({ PUBLIC_ORIGIN: 'https://Tasks.example.com:443', ALLOWED_ORIGINS: ' https://a.example.com/, https://b.example.com:8443 ,' })
+    expect(many.allowedOrigins).toEqual(['https://tasks.example.com', 'https://a.example.com', 'https://b.example.com:8443'])
+  })
+
+  it('adds the loopback aliases in development only', () => {
+    expect(parseEnv({ NODE_ENV: 'production', PUBLIC_ORIGIN: 'http://localhost:3000' }).allowedOrigins).toEqual(['http://localhost:3000'])
+    expect(parseEnv({ NODE_ENV: 'development', PUBLIC_ORIGIN: 'https://tasks.example.com' }).allowedOrigins).toEqual(['https://tasks.example.com'])
+  })
+
+  it('rejects an ALLOWED_ORIGINS entry that is not an origin', () => {
+    expect(() => parseEnv({ ALLOWED_ORIGINS: 'https://ok.example.com,ftp://files.example.com' })).toThrow('Invalid configuration: ALLOWED_ORIGINS: "ftp://files.example.com" is not an origin such as https://app.example.com')
   })
 
   it('parses booleans and enums', () => {

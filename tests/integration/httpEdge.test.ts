@@ -1,0 +1,116 @@
+// The tRPC HTTP route's edge (server/trpc/http.ts, the handler of server/api/trpc/[trpc].ts) on a
+// real h3 server and a real database: body limit, batch limit, rate limit per call.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createApp, toNodeListener } from 'h3'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createTrpcHttpHandler, HTTP_CALL_LIMIT, setHttpCallLimiter } from '../../server/trpc/http'
+import type { Database } from '../../server/utils/db'
+import { parseEnv, type Env } from '../../server/utils/env'
+import { TokenBucketLimiter, type CallLimiter } from '../../server/utils/rateLimit'
+import { signUp, taskInput, TEST_PASSWORD } from '../factories'
+import { sendBody, trpcCall, trpcError } from '../setup/rawHttp'
+import { createTestDatabase, databaseAvailable } from '../setup/testDb'
+
+const MiB = 1024 * 1024
+
+describe.runIf(databaseAvailable)('tRPC over HTTP: bodies, batches and the per-call rate limit', () => {
+  let db: Database
+  let server: Server
+  let base: string
+  let env: Env
+  let restoreLimiter: CallLimiter | undefined
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    const app = createApp()
+    app.use(createTrpcHttpHandler({ env: () => env, db: async () => db.prisma }))
+    server = createServer(toNodeListener(app))
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    env = parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: base })
+  })
+  afterEach(() => {
+    if (restoreLimiter) setHttpCallLimiter(restoreLimiter)
+    restoreLimiter = undefined
+  })
+  afterAll(async () => {
+    server?.closeAllConnections()
+    await new Promise(resolve => server?.close(resolve))
+    await db?.close()
+  })
+
+  const cookieOf = (u: Awaited<ReturnType<typeof signUp>>) => `tt_session=${u.jar.values.get('tt_session')}`
+
+  it('refuses a declared Content-Length over MAX_BODY_BYTES with 413 before reading the body', async () => {
+    // 100 MB announced, 256 KiB sent: the answer comes without the rest ever being sent.
+    const res = await sendBody(`${base}/api/trpc/auth.login`, {
+      headers: { 'content-type': 'application/json', 'content-length': String(100 * 1000 * 1000) },
+      maxBytes: 256 * 1024,
+    })
+    expect(res.status).toBe(413)
+    expect(trpcError(res.text)).toMatchObject({ data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } })
+    expect(trpcError(res.text)!.message).toBe(`The request body is larger than ${MiB} bytes`)
+  })
+
+  it('stops reading a chunked body once it passes MAX_BODY_BYTES and answers 413', async () => {
+    const res = await sendBody(`${base}/api/trpc/auth.login`, {
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      maxBytes: 64 * MiB,
+    })
+    expect(res.status).toBe(413)
+    expect(trpcError(res.text)).toMatchObject({ data: { code: 'PAYLOAD_TOO_LARGE' } })
+    // The server stopped at the limit: the client was far from done (socket buffers hold a few MiB at most).
+    expect(res.sentWhenAnswered).toBeLessThan(16 * MiB)
+  })
+
+  it('still takes a body just under the limit', async () => {
+    const user = await signUp(db)
+    const padding = 'x'.repeat(MiB - 1024)
+    const res = await trpcCall(base, ['auth.login'], { inputs: [{ login: user.user.username, password: TEST_PASSWORD, padding }] })
+    expect(res.status).toBe(200)
+  })
+
+  it('refuses a batch longer than MAX_BATCH_SIZE with 400 before any call runs', async () => {
+    const owner = await signUp(db)
+    const project = await owner.caller.project.create({ name: 'Batch limits' })
+    const calls = Array.from({ length: 21 }, (_, i) => taskInput(project.id, { title: `Batched ${i}` }))
+    const res = await trpcCall(base, calls.map(() => 'task.create'), { inputs: calls, headers: { cookie: cookieOf(owner) } })
+    expect(res.status).toBe(400)
+    expect(res.errors[0]).toMatchObject({ data: { code: 'BAD_REQUEST' } })
+    expect(res.errors[0]!.message).toBe('A batch may hold at most 20 calls; this one has 21. Send them in smaller batches.')
+    expect(await db.prisma.task.count({ where: { projectId: project.id } })).toBe(0)
+
+    // 20 is fine.
+    const ok = await trpcCall(base, calls.slice(1).map(() => 'task.create'), { inputs: calls.slice(1), headers: { cookie: cookieOf(owner) } })
+    expect(ok.status).toBe(200)
+    expect(await db.prisma.task.count({ where: { projectId: project.id } })).toBe(20)
+  })
+
+  it('takes one rate-limit token per call of a batch, per user, and answers 429 with Retry-After', async () => {
+    // The default budget, on a clock that stands still: no refill during the test.
+    restoreLimiter = setHttpCallLimiter(new TokenBucketLimiter(HTTP_CALL_LIMIT.capacity, HTTP_CALL_LIMIT.perSecond, () => 1_000_000))
+    const alice = await signUp(db)
+    const bob = await signUp(db)
+    const batchOf20 = Array.from({ length: 20 }, () => 'auth.me')
+    for (let i = 0; i < HTTP_CALL_LIMIT.capacity / 20; i++) {
+      expect((await trpcCall(base, batchOf20, { method: 'GET', headers: { cookie: cookieOf(alice) } })).status).toBe(200)
+    }
+    // 6 requests, 120 calls: the budget is spent (with one token per request, 114 would be left).
+    const limited = await trpcCall(base, ['auth.me'], { method: 'GET', headers: { cookie: cookieOf(alice) } })
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('1')
+    expect(limited.errors[0]).toMatchObject({ message: 'Too many requests, retry in 1 s', data: { code: 'TOO_MANY_REQUESTS', details: { retryAfterSeconds: 1 } } })
+    // Another user has a budget of their own.
+    expect((await trpcCall(base, ['auth.me'], { method: 'GET', headers: { cookie: cookieOf(bob) } })).status).toBe(200)
+  })
+
+  it('refuses a cross-site POST with 403 in the tRPC shape, without reading its body', async () => {
+    const res = await sendBody(`${base}/api/trpc/auth.logout`, {
+      headers: { 'content-type': 'application/json', 'origin': 'https://evil.example', 'content-length': String(MiB / 2) },
+      maxBytes: 64 * 1024,
+    })
+    expect(res.status).toBe(403)
+    expect(trpcError(res.text)).toMatchObject({ message: 'Cross-site request refused: this origin may not call the API', data: { code: 'FORBIDDEN' } })
+  })
+})
