@@ -40,3 +40,9 @@ export const apiTokenCreateInput = z.object({
 export type ApiTokenCreateInput = z.infer<typeof apiTokenCreateInput>
 
 export const apiTokenRevokeInput = z.object({ id: z.string().min(1).max(64) })
+
+export const changePasswordInput = z.object({
+  currentPassword: z.string().min(1, 'Required').max(256, 'At most 256 characters'),
+  newPassword: passwordSchema,
+}).refine(v => v.newPassword !== v.currentPassword, { path: ['newPassword'], message: 'Choose a password other than the current one' })
+export type ChangePasswordInput = z.infer<typeof changePasswordInput>
