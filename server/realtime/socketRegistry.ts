@@ -230,7 +230,7 @@ export class SocketRegistry {
   private closeAuthTimeout(live: LiveSocket) {
     if (live.closing || live.userId) return
     socketMetrics.closedAuthTimeout++
-    this.close(live, CLOSE_AUTH_TIMEOUT, `Not signed in within ${Math.round(this.options.authTimeoutMs / 1000)} s`)
+    this.close(live, CLOSE_AUTH_TIMEOUT, `Not signed in within ${this.options.authTimeoutMs / 1000} s`)
   }
 
   /** Closes with a code; a reader that never takes the close frame is cut 2 s later. */

@@ -101,6 +101,7 @@ export class RedisSocketSlots implements SocketSlots {
   private readonly prefix: string
   private readonly timer: ReturnType<typeof setInterval>
   private failing = false
+  private closed = false
 
   constructor(url: string, options: RedisSocketSlotsOptions = {}) {
     this.ttlMs = options.ttlMs ?? 60_000
@@ -142,6 +143,7 @@ export class RedisSocketSlots implements SocketSlots {
 
   release(key: string, connId: string): void {
     this.local.release(key, connId)
+    if (this.closed) return
     this.redis.zrem(this.prefix + key, connId).catch(error => this.outage(error))
   }
 
@@ -170,6 +172,7 @@ export class RedisSocketSlots implements SocketSlots {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.timer)
     await this.local.close()
     try {
