@@ -29,5 +29,10 @@ export function useAuth() {
     }
   }
 
-  return { user: computed(() => store.user), refresh, login, register, logout }
+  /** New password: every other session and socket of the account ends; this tab stays signed in. */
+  async function changePassword(input: RouterInputs['auth']['changePassword']) {
+    await $trpc.auth.changePassword.mutate(input)
+  }
+
+  return { user: computed(() => store.user), refresh, login, register, logout, changePassword }
 }

@@ -7,6 +7,7 @@ const labels: Record<ConnectionState, string> = {
   live: 'Live',
   reconnecting: 'Reconnecting…',
   offline: 'Offline',
+  signedOut: 'Signed out',
 }
 
 /**

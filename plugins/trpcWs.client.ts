@@ -8,7 +8,20 @@ export const CloseCode = {
   UNSUPPORTED_DATA: 1003,
   MESSAGE_TOO_BIG: 1009,
   SLOW_CONSUMER: 4008,
+  /** too many messages from this client */
+  TOO_MANY_MESSAGES: 4029,
+  /** the session or token was revoked, expired or ended (sign-out, password change) */
+  UNAUTHORIZED: 4401,
+  /** the socket did not authenticate in time */
+  AUTH_TIMEOUT: 4408,
+  /** too many sockets for this account or address */
+  TOO_MANY_SOCKETS: 4429,
 } as const
+
+/** Closes that mean this tab is no longer signed in: reconnecting would only be closed again. */
+export function isSignedOutClose(code: number): boolean {
+  return code === CloseCode.UNAUTHORIZED || code === CloseCode.AUTH_TIMEOUT
+}
 
 /**
  * Reconnect delay: exponential from 500 ms up to 30 s, with jitter so tabs do not reconnect in step.
@@ -19,7 +32,14 @@ export const CloseCode = {
 export function reconnectDelay(attempt: number, closeCode: number | null = null, random: () => number = Math.random): number {
   if (attempt === 0 && closeCode === CloseCode.SLOW_CONSUMER) return 0
   if (attempt === 0 && closeCode === CloseCode.GOING_AWAY) return 500 + random() * 4500
+  // Over the socket cap: another tab (or device) may close one soon; do not knock at once.
+  if (attempt === 0 && closeCode === CloseCode.TOO_MANY_SOCKETS) return 5_000 + random() * 5_000
   return Math.min(30_000, 500 * 2 ** attempt) * (0.5 + random() / 2)
+}
+
+/** The sign-in page, coming back to `from` afterwards. */
+export function signInPath(from: string): string {
+  return from && from !== '/' && !from.startsWith('/login') ? `/login?redirect=${encodeURIComponent(from)}` : '/login'
 }
 
 /**
@@ -95,6 +115,55 @@ function retryable(Base: typeof WebSocket, onClose: (code: number, reason: strin
   }
 }
 
+export interface RealtimeSocketOptions {
+  url: string | (() => Promise<string>)
+  WebSocket: typeof WebSocket
+  /** Every close this tab did not ask for. */
+  onClose?: (code: number, reason: string) => void
+  /** Once, when the server says this tab is signed out (4401 / 4408): the socket stays closed. */
+  onSignedOut: (code: number) => void
+  /** Reconnect delay by attempt and the code of the close before it (default: {@link reconnectDelay}, no gate). */
+  retryDelay?: (attempt: number, closeCode: number | null) => number
+}
+
+/**
+ * The tab's tRPC WebSocket client: lazy, with keep-alive and reconnects whose delay depends on the
+ * close code. A signed-out close (4401 revoked or expired, 4408 not authenticated) stops it for
+ * good — reconnecting would be closed again, in a loop — and reports it once.
+ */
+export function createRealtimeSocket(options: RealtimeSocketOptions) {
+  let lastCloseCode: number | null = null
+  let signedOut = false
+  const retryDelay = options.retryDelay ?? ((attempt, code) => reconnectDelay(attempt, code))
+  const socket: ReturnType<typeof createWSClient> = createWSClient({
+    url: options.url,
+    WebSocket: retryable(options.WebSocket, (code, reason) => {
+      options.onClose?.(code, reason)
+      lastCloseCode = code
+      if (isSignedOutClose(code)) {
+        if (signedOut) return
+        signedOut = true
+        // Before tRPC schedules a reconnect: `close()` turns reconnecting off and ends the subscriptions.
+        void socket.close()
+        options.onSignedOut(code)
+        return
+      }
+      if (code === CloseCode.MESSAGE_TOO_BIG || code === CloseCode.UNSUPPORTED_DATA || code === CloseCode.TOO_MANY_MESSAGES) {
+        // A bug of this client (it sent a frame the server refuses): worth a line in the console.
+        console.warn(`[realtime] the server closed the socket with ${code}${reason ? ` (${reason})` : ''}; reconnecting`)
+      }
+    }),
+    lazy: { enabled: true, closeMs: 10_000 },
+    retryDelayMs: (attempt) => {
+      const code = lastCloseCode
+      lastCloseCode = null
+      return retryDelay(attempt, code)
+    },
+    keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
+  })
+  return socket
+}
+
 /**
  * The tab's one WebSocket (tRPC subscriptions). Client-only: the socket authenticates with the
  * session cookie of its upgrade request. It opens on the first subscription and stays open.
@@ -110,28 +179,22 @@ export default defineNuxtPlugin(() => {
   }
 
   const gate = createBackoffGate(() => navigator.onLine)
-  let lastCloseCode: number | null = null
   const url = `${location.origin.replace(/^http/, 'ws')}/api/trpc-ws`
-  const socket = createWSClient({
+  const router = useRouter()
+  const socket = createRealtimeSocket({
     url: async () => {
       await gate.wait()
       return url
     },
-    WebSocket: retryable(WebSocket, (code, reason) => {
-      realtime.closed(code, reason)
-      lastCloseCode = code
-      if (code === CloseCode.MESSAGE_TOO_BIG || code === CloseCode.UNSUPPORTED_DATA) {
-        // A bug of this client (it sent a frame the server refuses): worth a line in the console.
-        console.warn(`[realtime] the server closed the socket with ${code}${reason ? ` (${reason})` : ''}; reconnecting`)
-      }
-    }),
-    lazy: { enabled: true, closeMs: 10_000 },
-    retryDelayMs: (attempt) => {
-      const code = lastCloseCode
-      lastCloseCode = null
-      return gate.schedule(reconnectDelay(attempt, code))
+    WebSocket,
+    onClose: (code, reason) => realtime.closed(code, reason),
+    onSignedOut: () => {
+      realtime.signedOut()
+      useAuthStore().clear()
+      // A fresh app on the sign-in page (no state of the signed-out user survives), back here after.
+      void reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true })
     },
-    keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
+    retryDelay: (attempt, code) => gate.schedule(reconnectDelay(attempt, code)),
   })
   let wasLive = false
   socket.connectionState.subscribe({

@@ -1,4 +1,4 @@
-export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline'
+export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'signedOut'
 
 /** How the tab's last socket ended, as the server (or the network) closed it. */
 export interface SocketClose {
@@ -24,6 +24,8 @@ export const useRealtimeStore = defineStore('realtime', () => {
 
   /** Follows the socket: `connecting` (with the error of the lost socket when retrying), `pending` = open. */
   function socketState(next: 'idle' | 'connecting' | 'pending', lostConnection: boolean) {
+    // The server ended this tab's sign-in (4401 / 4408): the socket stays closed until sign-in.
+    if (state.value === 'signedOut') return
     if (next === 'pending') {
       everOpened = true
       state.value = 'live'
@@ -34,6 +36,11 @@ export const useRealtimeStore = defineStore('realtime', () => {
 
   function closed(code: number, reason: string) {
     lastClose.value = { code, reason, at: Date.now() }
+  }
+
+  /** The server closed the socket because this tab's session or token no longer signs in. */
+  function signedOut() {
+    state.value = 'signedOut'
   }
 
   /** Follows the browser's network state; `onOnline` runs after the state says online again. */
@@ -71,5 +78,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, watchBrowser, accept, taskChanged, commented, startAt, forget }
+  return { state, status, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, signedOut, watchBrowser, accept, taskChanged, commented, startAt, forget }
 })

@@ -29,6 +29,26 @@ export const sendLimits = {
   hardBytes: 8 * 1024 * 1024,
   /** A socket that stays over `softBytes` this long is closed. */
   stuckMs: 15_000,
+  /**
+   * What each write waiting in the socket's queue costs beyond its bytes (the write request and
+   * Buffer objects Node keeps for it). Without it a flood of tiny frames (`PONG`: 6 bytes on the wire,
+   * hundreds in memory) would take gigabytes to reach `hardBytes`.
+   */
+  perWriteBytes: 256,
+}
+
+interface NodeSocketLike { _socket?: { _writableState?: { bufferedRequestCount?: number } } }
+
+/**
+ * Bytes queued for a socket and not yet taken by the network, plus {@link sendLimits}.perWriteBytes
+ * for each write waiting in Node's queue (`bufferedRequestCount` of the TCP socket's writable state,
+ * read only when something is queued: the usual case costs one property read).
+ */
+export function queuedCost(socket: WebSocket): number {
+  const buffered = socket.bufferedAmount
+  if (buffered === 0) return 0
+  const writes = (socket as unknown as NodeSocketLike)._socket?._writableState?.bufferedRequestCount ?? 0
+  return buffered + writes * sendLimits.perWriteBytes
 }
 
 /** Close code for a socket whose reader cannot keep up: reconnect, and resume from the last id. */
@@ -44,13 +64,13 @@ export class SendGate {
   droppedEphemeral = 0
   closedSlow = false
 
-  constructor(readonly socket: WebSocket) {}
+  constructor(readonly socket: WebSocket, private readonly events: { onDrop?: () => void, onSlow?: () => void } = {}) {}
 
   /** Sends a text frame; false when it was dropped (socket closing, or ephemeral and over the soft bound). */
   send(frame: string | Buffer, ephemeral = false): boolean {
     const socket = this.socket
     if (socket.readyState !== WS_OPEN || this.closedSlow) return false
-    const buffered = socket.bufferedAmount
+    const buffered = queuedCost(socket)
     if (buffered > sendLimits.softBytes) {
       const now = Date.now()
       if (!this.overSince) this.overSince = now
@@ -60,6 +80,7 @@ export class SendGate {
       }
       if (ephemeral) {
         this.droppedEphemeral++
+        this.events.onDrop?.()
         return false
       }
     }
@@ -73,6 +94,7 @@ export class SendGate {
 
   private closeSlow(buffered: number) {
     this.closedSlow = true
+    this.events.onSlow?.()
     logger.warn('closing a slow WebSocket consumer', { bufferedBytes: buffered })
     this.socket.close(CLOSE_SLOW_CONSUMER, 'Too far behind: reconnect and resume')
     // The close frame waits behind everything queued; a reader that stalled may never take it.

@@ -11,6 +11,10 @@ import { logger } from '../utils/logger'
 import { markConnection } from './connection'
 import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
+import { useRevocationBus, type RevocationBus } from './revocation'
+import { socketMetrics } from './socketMetrics'
+import { RECHECK_MS, SocketRegistry, type LiveSocket } from './socketRegistry'
+import { useSocketSlots, type SocketSlots } from './socketSlots'
 import { createWsContext } from './wsContext'
 
 export const WS_PATH = '/api/trpc-ws'
@@ -51,6 +55,12 @@ export interface TrpcSocketHandlerOptions {
   database?: () => Promise<Db>
   /** Live events through the direct fan-out (default); false = tRPC's own loop for every frame. */
   direct?: boolean
+  /** Caps and timings (default: WS_MAX_PER_USER, WS_MAX_PER_IP, WS_AUTH_TIMEOUT_SECONDS, {@link RECHECK_MS}). */
+  limits?: Partial<{ maxPerUser: number, maxPerIp: number, authTimeoutMs: number, recheckMs: number }>
+  /** Where revocations arrive (default: the process's bus, Redis when REDIS_URL is set). */
+  revocations?: RevocationBus
+  /** Where sockets are counted per user and address (default: the process's, Redis when REDIS_URL is set). */
+  slots?: SocketSlots
 }
 
 /** A frame the send gate may drop when the socket is behind. */
@@ -89,7 +99,17 @@ const encoder = {
 export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) {
   const direct = options.direct ?? true
   const database = options.database ?? (async () => (await getAppDatabase()).prisma)
-  const peers = new WeakMap<IncomingMessage, { ip: string, connId: string }>()
+  const peers = new WeakMap<IncomingMessage, { ip: string, connId: string, live: LiveSocket }>()
+  const env = useEnv()
+  const registry = new SocketRegistry({
+    maxPerUser: options.limits?.maxPerUser ?? env.WS_MAX_PER_USER,
+    maxPerIp: options.limits?.maxPerIp ?? env.WS_MAX_PER_IP,
+    authTimeoutMs: options.limits?.authTimeoutMs ?? env.WS_AUTH_TIMEOUT_SECONDS * 1000,
+    recheckMs: options.limits?.recheckMs ?? RECHECK_MS,
+    revocations: options.revocations ?? useRevocationBus(),
+    slots: options.slots ?? useSocketSlots(),
+    database,
+  })
   // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
   const wss = new WebSocketServer({ noServer: true })
   configureFanout({ serialize: appRouter._def._config.transformer.output.serialize })
@@ -100,13 +120,23 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     experimental_encoder: encoder,
     createContext: async ({ req, info }) => {
       const peer = peers.get(req)
-      const ctx = await createWsContext({
+      const live = peer?.live
+      // Over its address's cap, the socket is closing (4429): it gets no identity.
+      const admitted = live ? await live.admitted : true
+      if (live && admitted) registry.authenticating(live)
+      let ctx = await createWsContext({
         db: await database(),
         env: useEnv(),
-        headers: req.headers,
+        headers: admitted ? req.headers : {},
         ip: peer?.ip ?? 'unknown',
-        connectionParams: info.connectionParams,
+        connectionParams: admitted ? info.connectionParams : null,
+      }).catch((error: unknown) => {
+        if (live) live.authPending = false
+        throw error
       })
+      // Over its user's cap (closed with 4429), or closed meanwhile: nothing runs as the user.
+      if (live && ctx.user && !(await registry.authenticated(live, ctx))) ctx = { ...ctx, user: null, session: null, credential: null }
+      else if (live && !ctx.user) await registry.authenticated(live, ctx)
       if (peer) markConnection(ctx, peer.connId)
       return direct ? markDirectFanout(ctx) : ctx
     },
@@ -115,25 +145,40 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     },
   })
 
-  return (peer: PeerLike) => {
+  const serve = (peer: PeerLike) => {
     const socket = peer.websocket
     if (!isNodeWebSocket(socket)) {
       throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
     }
     const req = toIncomingMessage(peer.request)
     const connId = randomUUID()
-    peers.set(req, { ip: clientIp(peer, useEnv().TRUST_PROXY), connId })
+    const ip = clientIp(peer, useEnv().TRUST_PROXY)
+    // Counted, capped per address (4429), and given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408).
+    const live = registry.open(socket, connId, ip)
+    peers.set(req, { ip, connId, live })
     // Presence is per connection: whatever this socket showed ends with it.
     socket.once('close', () => void usePresenceHub().connectionClosed(connId))
-    const gate = new SendGate(socket)
+    const gate = new SendGate(socket, { onDrop: onDroppedFrame, onSlow: onSlowConsumer })
     const send = (data: unknown) => {
       if (data instanceof DirectSink) data.attach(gate)
       else if (data instanceof EphemeralFrame) gate.send(data.text, true)
-      else gate.send(data as string)
+      // A PONG is only a keep-alive answer: dropped first, like presence, for a reader that is behind.
+      else gate.send(data as string, data === 'PONG')
     }
-    // Oversized or non-JSON frames close the socket (1009 / 1003) before tRPC sees them.
-    handler(guardSocket(socket, send), req)
+    // Oversized or non-JSON frames close the socket (1009 / 1003), floods with 4029, before tRPC sees them.
+    handler(guardSocket(socket, { send, onFlood: onFloodClose }), req)
   }
+  return Object.assign(serve, { registry })
+}
+
+const onDroppedFrame = () => {
+  socketMetrics.droppedFrames++
+}
+const onSlowConsumer = () => {
+  socketMetrics.closedSlow++
+}
+const onFloodClose = () => {
+  socketMetrics.closedFlood++
 }
 
 let serveDefault: ReturnType<typeof createTrpcSocketHandler> | undefined

@@ -1,5 +1,6 @@
 import type { ApiTokenCreateInput } from '../../shared/schemas/auth'
-import type { Db } from '../utils/db'
+import { revokeSockets } from '../realtime/revocation'
+import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { notFound } from './errors'
 import { generateToken, hashToken, sessionUserSelect, type SessionUser } from './session'
@@ -37,10 +38,27 @@ export function listApiTokens(db: Db, userId: string) {
 export async function revokeApiToken(db: Db, userId: string, id: string) {
   const { count } = await db.apiToken.updateMany({ where: { id, userId, revokedAt: null }, data: { revokedAt: new Date() } })
   if (count === 0) throw notFound('API token', id)
+  // Its open sockets (and those of tickets it minted) close on every instance.
+  revokeSockets({ apiTokenId: id })
+}
+
+/** Whether an API token still signs in (not revoked, not expired): the sockets' periodic re-check. */
+export async function liveApiTokenIds(db: DbTx, ids: string[], now = new Date()): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.apiToken.findMany({
+    where: { id: { in: ids }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+    select: { id: true },
+  })
+  return new Set(rows.map(r => r.id))
 }
 
 /** The user a bearer token authenticates, or null for an unknown, revoked or expired token. */
 export async function authenticateApiToken(db: Db, token: string): Promise<SessionUser | null> {
+  return (await authenticateApiTokenWithId(db, token))?.user ?? null
+}
+
+/** Like {@link authenticateApiToken}, with the token's id (sockets remember it, to close when it is revoked). */
+export async function authenticateApiTokenWithId(db: Db, token: string): Promise<{ user: SessionUser, tokenId: string } | null> {
   if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 100) return null
   const row = await db.apiToken.findUnique({
     where: { tokenHash: hashToken(token) },
@@ -51,5 +69,5 @@ export async function authenticateApiToken(db: Db, token: string): Promise<Sessi
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
   }
-  return row.user
+  return { user: row.user, tokenId: row.id }
 }

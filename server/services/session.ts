@@ -3,6 +3,7 @@
 import { sha256 } from '@oslojs/crypto/sha2'
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding'
 import { randomBytes } from 'node:crypto'
+import { revokeSockets } from '../realtime/revocation'
 import type { DbTx } from '../utils/db'
 
 export const SESSION_COOKIE = 'tt_session'
@@ -76,6 +77,21 @@ export async function validateSessionToken(db: DbTx, token: string): Promise<Val
   return { session: { id, userId: row.userId, expiresAt }, user: row.user, renewed }
 }
 
+/** Ends a session; its sockets (and those opened with tickets it minted) close on every instance. */
 export async function invalidateSession(db: DbTx, sessionId: string): Promise<void> {
   await db.session.deleteMany({ where: { id: sessionId } })
+  revokeSockets({ sessionId })
+}
+
+/** Ends every session of a user but `keepSessionId`; every socket of the user but that session's closes. */
+export async function invalidateOtherSessions(db: DbTx, userId: string, keepSessionId: string | null): Promise<void> {
+  await db.session.deleteMany({ where: { userId, ...(keepSessionId ? { id: { not: keepSessionId } } : {}) } })
+  revokeSockets(keepSessionId ? { userId, exceptSessionId: keepSessionId } : { userId })
+}
+
+/** Which of these sessions still sign in (exist, not expired), without renewing them: the sockets' periodic re-check. */
+export async function liveSessionIds(db: DbTx, ids: string[], now = new Date()): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.session.findMany({ where: { id: { in: ids }, expiresAt: { gt: now } }, select: { id: true } })
+  return new Set(rows.map(r => r.id))
 }

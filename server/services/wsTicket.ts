@@ -23,10 +23,26 @@ export interface WsTicket {
   expiresAt: Date
 }
 
-export async function mintWsTicket(secret: Uint8Array, userId: string, now: Date = new Date()): Promise<WsTicket> {
+/**
+ * The credential a ticket was minted with: its sockets live only as long as that session (`sid`) or
+ * API token (`tid`) does, so signing out or revoking the token closes them too.
+ */
+export interface TicketBinding {
+  sessionId?: string
+  apiTokenId?: string
+}
+
+export interface TicketClaims extends TicketBinding {
+  userId: string
+}
+
+export async function mintWsTicket(secret: Uint8Array, userId: string, now: Date = new Date(), binding: TicketBinding = {}): Promise<WsTicket> {
   const issuedAt = Math.floor(now.getTime() / 1000)
   const expires = issuedAt + WS_TICKET_LIFETIME_S
-  const ticket = await new SignJWT({})
+  const claims: Record<string, string> = {}
+  if (binding.sessionId) claims.sid = binding.sessionId
+  if (binding.apiTokenId) claims.tid = binding.apiTokenId
+  const ticket = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: WS_TICKET_TYPE })
     .setSubject(userId)
     .setAudience(WS_TICKET_AUDIENCE)
@@ -44,6 +60,11 @@ export async function mintWsTicket(secret: Uint8Array, userId: string, now: Date
  * than tickets get. Never throws.
  */
 export async function verifyWsTicket(secret: Uint8Array, ticket: string, now: Date = new Date()): Promise<string | null> {
+  return (await verifyWsTicketClaims(secret, ticket, now))?.userId ?? null
+}
+
+/** Like {@link verifyWsTicket}, with the credential the ticket is bound to (`sid` / `tid`). */
+export async function verifyWsTicketClaims(secret: Uint8Array, ticket: string, now: Date = new Date()): Promise<TicketClaims | null> {
   if (typeof ticket !== 'string' || ticket.length > MAX_TICKET_LENGTH) return null
   try {
     const { payload } = await jwtVerify(ticket, secret, {
@@ -58,7 +79,13 @@ export async function verifyWsTicket(secret: Uint8Array, ticket: string, now: Da
     })
     // Only this app signs tickets, but a longer-lived one is not one it would have minted.
     if (payload.exp! - payload.iat! > WS_TICKET_LIFETIME_S) return null
-    return typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) return null
+    const claim = (name: string) => {
+      const value = payload[name]
+      return typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined
+    }
+    if ((payload.sid !== undefined && !claim('sid')) || (payload.tid !== undefined && !claim('tid'))) return null
+    return { userId: payload.sub, sessionId: claim('sid'), apiTokenId: claim('tid') }
   }
   catch {
     return null
@@ -114,12 +141,21 @@ export class AuthSecretSource {
 export const authSecrets = new AuthSecretSource(useEnv, db => getOrCreateAppSecret(db, WS_TICKET_SECRET_NAME))
 
 /** A ticket for `userId`, valid for {@link WS_TICKET_LIFETIME_S} seconds on any instance sharing the secret. */
-export async function createWsTicket(db: DbTx, userId: string): Promise<WsTicket> {
-  return mintWsTicket(await authSecrets.get(db), userId)
+export async function createWsTicket(db: DbTx, userId: string, binding: TicketBinding = {}): Promise<WsTicket> {
+  return mintWsTicket(await authSecrets.get(db), userId, new Date(), binding)
 }
 
 /** The user a ticket authenticates, or null for anything but a valid ticket of an existing user. */
 export async function authenticateWsTicket(db: DbTx, ticket: string): Promise<SessionUser | null> {
+  return (await authenticateWsTicketWithBinding(db, ticket))?.user ?? null
+}
+
+/**
+ * The user a ticket authenticates and the credential it is bound to; null for anything but a valid
+ * ticket of an existing user whose binding session or token still signs in (a ticket minted just
+ * before sign-out opens nothing).
+ */
+export async function authenticateWsTicketWithBinding(db: DbTx, ticket: string): Promise<{ user: SessionUser, binding: TicketBinding } | null> {
   let secret: Uint8Array
   try {
     secret = await authSecrets.get(db)
@@ -127,7 +163,17 @@ export async function authenticateWsTicket(db: DbTx, ticket: string): Promise<Se
   catch {
     return null
   }
-  const userId = await verifyWsTicket(secret, ticket)
-  if (!userId) return null
-  return db.user.findUnique({ where: { id: userId }, select: sessionUserSelect })
+  const claims = await verifyWsTicketClaims(secret, ticket)
+  if (!claims) return null
+  const now = new Date()
+  if (claims.sessionId) {
+    const session = await db.session.findUnique({ where: { id: claims.sessionId }, select: { userId: true, expiresAt: true } })
+    if (!session || session.userId !== claims.userId || session.expiresAt <= now) return null
+  }
+  if (claims.apiTokenId) {
+    const token = await db.apiToken.findUnique({ where: { id: claims.apiTokenId }, select: { userId: true, revokedAt: true, expiresAt: true } })
+    if (!token || token.userId !== claims.userId || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null
+  }
+  const user = await db.user.findUnique({ where: { id: claims.userId }, select: sessionUserSelect })
+  return user ? { user, binding: { sessionId: claims.sessionId, apiTokenId: claims.apiTokenId } } : null
 }

@@ -1,5 +1,5 @@
-import { authenticateApiToken } from '../services/apiToken'
-import { authenticateWsTicket } from '../services/wsTicket'
+import { authenticateApiTokenWithId } from '../services/apiToken'
+import { authenticateWsTicketWithBinding } from '../services/wsTicket'
 import { SESSION_COOKIE, validateSessionToken, type Session, type SessionUser } from '../services/session'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
@@ -32,9 +32,19 @@ export interface ContextInput {
   socket?: boolean
 }
 
+/**
+ * What signed the caller in, by id: a session, an API token, or a ticket bound to one of them (a
+ * ticket minted without a binding has neither). A socket keeps it, to close when it is revoked.
+ */
+export interface Credential {
+  sessionId?: string
+  apiTokenId?: string
+}
+
 export interface Context extends ContextInput {
   user: SessionUser | null
   session: Session | null
+  credential?: Credential | null
   setSessionCookie: (token: string, expiresAt: Date) => void
   clearSessionCookie: () => void
 }
@@ -45,20 +55,20 @@ export async function createContextInner(input: ContextInput): Promise<Context> 
   const clearSessionCookie = () => input.cookies.delete(SESSION_COOKIE)
   const base = { ...input, setSessionCookie, clearSessionCookie }
   if (input.wsTicket) {
-    const user = await authenticateWsTicket(input.db, input.wsTicket)
-    return { ...base, user, session: null }
+    const ticket = await authenticateWsTicketWithBinding(input.db, input.wsTicket)
+    return { ...base, user: ticket?.user ?? null, session: null, credential: ticket?.binding ?? null }
   }
   if (input.bearer) {
-    const user = await authenticateApiToken(input.db, input.bearer)
-    return { ...base, user, session: null }
+    const token = await authenticateApiTokenWithId(input.db, input.bearer)
+    return { ...base, user: token?.user ?? null, session: null, credential: token ? { apiTokenId: token.tokenId } : null }
   }
   const token = input.cookies.get(SESSION_COOKIE)
-  if (!token) return { ...base, user: null, session: null }
+  if (!token) return { ...base, user: null, session: null, credential: null }
   const result = await validateSessionToken(input.db, token)
   if (!result) {
     clearSessionCookie()
-    return { ...base, user: null, session: null }
+    return { ...base, user: null, session: null, credential: null }
   }
   if (result.renewed) setSessionCookie(token, result.session.expiresAt)
-  return { ...base, user: result.user, session: result.session }
+  return { ...base, user: result.user, session: result.session, credential: { sessionId: result.session.id } }
 }

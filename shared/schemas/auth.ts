@@ -39,3 +39,9 @@ export const apiTokenCreateInput = z.object({
 export type ApiTokenCreateInput = z.infer<typeof apiTokenCreateInput>
 
 export const apiTokenRevokeInput = z.object({ id: idSchema })
+
+export const changePasswordInput = z.object({
+  currentPassword: text().min(1, 'Required').max(256, 'At most 256 characters'),
+  newPassword: passwordSchema,
+}).refine(v => v.newPassword !== v.currentPassword, { path: ['newPassword'], message: 'Choose a password other than the current one' })
+export type ChangePasswordInput = z.infer<typeof changePasswordInput>

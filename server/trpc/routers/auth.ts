@@ -1,17 +1,20 @@
-import { loginInput, registerInput } from '../../../shared/schemas/auth'
+import { changePasswordInput, loginInput, registerInput } from '../../../shared/schemas/auth'
 import { login, register } from '../../services/auth'
+import { changePassword } from '../../services/password'
 import { invalidateSession } from '../../services/session'
 import { createWsTicket } from '../../services/wsTicket'
-import { protectedProcedure, publicProcedure, router, sessionProcedure } from '../init'
+import { httpProtectedProcedure, httpPublicProcedure, httpSessionProcedure } from '../httpOnly'
+import { publicProcedure, router } from '../init'
 
+// Everything here that sets, mints or ends a credential is HTTP-only (server/trpc/httpOnly.ts).
 export const authRouter = router({
-  register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
+  register: httpPublicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
     const { user, session, token } = await register(ctx.db, input)
     ctx.setSessionCookie(token, session.expiresAt)
     return user
   }),
 
-  login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
+  login: httpPublicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
     const { user, session, token } = await login(ctx.db, input, ctx.ip)
     // Rotate: a session that came with this request (fixation attempt or old login) ends here.
     if (ctx.session) await invalidateSession(ctx.db, ctx.session.id)
@@ -19,14 +22,24 @@ export const authRouter = router({
     return user
   }),
 
-  logout: sessionProcedure.mutation(async ({ ctx }) => {
+  /** Ends this session; its sockets (and those of tickets it minted) close with 4401 on every instance. */
+  logout: httpSessionProcedure.mutation(async ({ ctx }) => {
     await invalidateSession(ctx.db, ctx.session.id)
     ctx.clearSessionCookie()
     return { ok: true as const }
   }),
 
+  /** New password; every other session of the user ends, and every socket but this session's closes. */
+  changePassword: httpSessionProcedure.input(changePasswordInput).mutation(async ({ ctx, input }) => {
+    await changePassword(ctx.db, ctx.user.id, ctx.session.id, input)
+    return { ok: true as const }
+  }),
+
   me: publicProcedure.query(({ ctx }) => ctx.user),
 
-  /** A 60-second ticket that authenticates a WebSocket as `connectionParams.token` (docs/websocket.md). */
-  wsTicket: protectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.db, ctx.user.id)),
+  /**
+   * A 60-second ticket that authenticates a WebSocket as `connectionParams.token` (docs/websocket.md),
+   * bound to the session or API token that minted it: its sockets end with that credential.
+   */
+  wsTicket: httpProtectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.db, ctx.user.id, ctx.credential ?? {})),
 })
