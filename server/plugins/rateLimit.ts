@@ -1,30 +1,34 @@
 import { defineNitroPlugin } from 'nitropack/runtime'
 import { HTTP_CALL_LIMIT, setHttpCallLimiter } from '../trpc/http'
+import { createSignInLimits, setSignInLimits } from '../services/signInLimits'
 import { setSocketCallLimiter, SOCKET_CALL_LIMIT } from '../trpc/init'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
-import { limiterRedisConnection, RedisTokenBucketLimiter } from '../utils/rateLimit'
+import { callLimiter, limiterRedisConnection, redisStore, watchLimiterConnection } from '../utils/rateLimit'
 
-// With REDIS_URL, a user's budget of WebSocket calls lives in Redis and is shared by every instance
-// (a client cannot multiply it by opening sockets on several instances); without it, the
-// in-process bucket of server/trpc/init.ts serves this single instance.
+// With REDIS_URL, sign-in and sign-up budgets and each user's budgets of WebSocket and HTTP calls live in
+// Redis and are shared by every instance (three instances do not allow three times the guesses);
+// without it, the in-process limiters of server/services/signInLimits.ts and server/trpc/init.ts
+// serve this single instance. While Redis is unreachable each instance counts in memory
+// (rate-limiter-flexible's insurance limiter): limits hold per instance, calls are not refused.
 export default defineNitroPlugin((nitroApp) => {
   const { REDIS_URL } = useEnv()
   if (!REDIS_URL) return
   const redis = limiterRedisConnection(REDIS_URL)
-  const limiter = new RedisTokenBucketLimiter(redis, SOCKET_CALL_LIMIT.capacity, SOCKET_CALL_LIMIT.perSecond, {
-    prefix: 'tt:ratelimit:ws:',
-    onError: error => logger.error('WebSocket rate limit: Redis failed, allowing calls until it answers again', { message: error.message }),
+  const unwatch = watchLimiterConnection(redis, {
+    onDown: () => logger.error('rate limits: Redis is unreachable; counting per instance until it answers again'),
+    onUp: () => logger.info('rate limits: Redis answers again; limits are shared by all instances'),
   })
-  const previous = setSocketCallLimiter(limiter)
-  // The same for HTTP calls (server/trpc/http.ts), in a bucket of their own.
-  const previousHttp = setHttpCallLimiter(new RedisTokenBucketLimiter(redis, HTTP_CALL_LIMIT.capacity, HTTP_CALL_LIMIT.perSecond, {
-    prefix: 'tt:ratelimit:http:',
-    onError: error => logger.error('HTTP rate limit: Redis failed, allowing calls until it answers again', { message: error.message }),
-  }))
+  const store = redisStore(redis)
+  const previousSocket = setSocketCallLimiter(callLimiter(store, 'ws', SOCKET_CALL_LIMIT))
+  // HTTP calls (server/trpc/http.ts) have a budget of their own.
+  const previousHttp = setHttpCallLimiter(callLimiter(store, 'http', HTTP_CALL_LIMIT))
+  const previousSignIn = setSignInLimits(createSignInLimits(store))
   nitroApp.hooks.hook('close', async () => {
-    setSocketCallLimiter(previous)
+    unwatch()
+    setSocketCallLimiter(previousSocket)
     setHttpCallLimiter(previousHttp)
+    setSignInLimits(previousSignIn)
     try {
       await redis.quit()
     }

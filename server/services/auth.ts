@@ -2,9 +2,9 @@ import { hash, verify } from '@node-rs/argon2'
 import type { LoginInput, RegisterInput } from '../../shared/schemas/auth'
 import type { Db } from '../utils/db'
 import { newId } from '../utils/ids'
-import { TokenBucketLimiter } from '../utils/rateLimit'
 import { DomainError } from './errors'
 import { createSession, generateToken, sessionUserSelect, type Session, type SessionUser } from './session'
+import { issueDeviceCookie, signInLimits, tooMany, trustedDevice, type DeviceCookie } from './signInLimits'
 
 // argon2id with OWASP's minimum recommended parameters (19 MiB, 2 passes, 1 lane).
 const ARGON2 = { algorithm: 2 /* Algorithm.Argon2id (const enum) */, memoryCost: 19456, timeCost: 2, parallelism: 1 }
@@ -16,19 +16,25 @@ export function hashPassword(password: string): Promise<string> {
 // Verified against when the account does not exist, so timing does not reveal which logins exist.
 let dummyHash: Promise<string> | undefined
 
-/** Per IP: 20 attempts at once, then one every 6 s. Per account: 5 at once, then one a minute. */
-export const loginLimits = {
-  ip: new TokenBucketLimiter(20, 1 / 6),
-  account: new TokenBucketLimiter(5, 1 / 60),
-}
-
 export interface SignedIn {
   user: SessionUser
   session: Session
   token: string
+  /** the device cookie to set: this browser is now a trusted device of the account */
+  device: DeviceCookie
 }
 
-export async function register(db: Db, input: RegisterInput): Promise<SignedIn> {
+/** Where a sign-in or sign-up comes from. */
+export interface Client {
+  ip: string
+  /** the `tt_device` cookie the request carried, if any */
+  deviceCookie?: string
+}
+
+export async function register(db: Db, input: RegisterInput, client: Client): Promise<SignedIn> {
+  // Before anything that costs: each sign-up hashes a password.
+  const wait = await signInLimits().register.take(client.ip)
+  if (wait > 0) throw tooMany('Too many new accounts from your network.', wait)
   const taken = await db.user.findFirst({
     where: { OR: [{ email: input.email }, { username: input.username }] },
     select: { email: true, username: true },
@@ -44,24 +50,42 @@ export async function register(db: Db, input: RegisterInput): Promise<SignedIn> 
   })
   const token = generateToken()
   const session = await createSession(db, token, user.id)
-  return { user, session, token }
+  return { user, session, token, device: await issueDeviceCookie(db, user.id) }
 }
 
-export async function login(db: Db, input: LoginInput, ip: string): Promise<SignedIn> {
-  const ipWait = loginLimits.ip.take(ip)
-  if (ipWait > 0) {
-    throw new DomainError('TOO_MANY_REQUESTS', `Too many sign-in attempts from your network. Try again in ${ipWait} s.`, { retryAfterSeconds: ipWait })
+/**
+ * Takes the points of one sign-in attempt, before the password is checked: from a trusted device
+ * (a valid device cookie of this account whose own budget is not spent) only the device's; from
+ * anywhere else the address's, the account's and the account-at-this-address's. Throws
+ * TOO_MANY_REQUESTS, saying when to retry, when a budget is spent. Returns what to clear on success.
+ */
+async function takeAttempt(db: Db, accountKey: string, userId: string | null, client: Client) {
+  const limits = signInLimits()
+  const device = userId ? await trustedDevice(db, client.deviceCookie, userId) : null
+  if (device && (await limits.device.take(device)) === 0) {
+    return { onSuccess: () => Promise.all([limits.device.reset(device), limits.accountIp.reset(`${accountKey}|${client.ip}`)]) }
   }
+  // An untrusted client (or a device that used up its own budget).
+  const ipWait = await limits.ip.take(client.ip)
+  if (ipWait > 0) throw tooMany('Too many sign-in attempts from your network.', ipWait)
+  const accountWait = await limits.account.take(accountKey)
+  if (accountWait > 0) throw tooMany('Too many sign-in attempts for this account.', accountWait, 'sign in from a browser you have used with it before')
+  const pairKey = `${accountKey}|${client.ip}`
+  const pairWait = await limits.accountIp.take(pairKey)
+  if (pairWait > 0) throw tooMany('Too many failed sign-ins for this account from your network.', pairWait)
+  return {
+    onSuccess: () => Promise.all([limits.ip.refund(client.ip), limits.account.reset(accountKey), limits.accountIp.reset(pairKey)]),
+  }
+}
+
+export async function login(db: Db, input: LoginInput, client: Client): Promise<SignedIn> {
   const user = await db.user.findFirst({
     where: input.login.includes('@') ? { email: input.login } : { username: input.login },
     select: { ...sessionUserSelect, passwordHash: true },
   })
   // Keyed by the account, not by what was typed: its email and its username share one budget.
   const accountKey = user?.id ?? input.login
-  const accountWait = loginLimits.account.take(accountKey)
-  if (accountWait > 0) {
-    throw new DomainError('TOO_MANY_REQUESTS', `Too many sign-in attempts for this account. Try again in ${accountWait} s.`, { retryAfterSeconds: accountWait })
-  }
+  const attempt = await takeAttempt(db, accountKey, user?.id ?? null, client)
   if (!user) {
     dummyHash ??= hashPassword('not-a-real-password')
     await verify(await dummyHash, input.password)
@@ -70,9 +94,9 @@ export async function login(db: Db, input: LoginInput, ip: string): Promise<Sign
   if (!(await verify(user.passwordHash, input.password))) {
     throw new DomainError('UNAUTHORIZED', 'Wrong email, username or password')
   }
-  loginLimits.account.reset(accountKey)
+  await attempt.onSuccess()
   const { passwordHash: _, ...sessionUser } = user
   const token = generateToken()
   const session = await createSession(db, token, user.id)
-  return { user: sessionUser, session, token }
+  return { user: sessionUser, session, token, device: await issueDeviceCookie(db, user.id) }
 }

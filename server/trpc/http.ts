@@ -8,7 +8,7 @@ import type { Env } from '../utils/env'
 import { logger } from '../utils/logger'
 import { isForeignOrigin } from '../utils/origin'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
-import { TokenBucketLimiter, type CallLimiter } from '../utils/rateLimit'
+import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
 import { createContextInner, type CookieJar } from './context'
 import { databaseUnavailable } from './init'
 import { appRouter } from './routers/_app'
@@ -21,7 +21,7 @@ import { appRouter } from './routers/_app'
 export const HTTP_CALL_LIMIT = { capacity: 120, perSecond: 30 } as const
 
 /** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
-let httpCallLimiter: CallLimiter = new TokenBucketLimiter(HTTP_CALL_LIMIT.capacity, HTTP_CALL_LIMIT.perSecond)
+let httpCallLimiter: CallLimiter = callLimiter(memoryStore(), 'http', HTTP_CALL_LIMIT)
 
 /** Replaces the limiter of HTTP calls; returns the previous one (to restore it at shutdown or after a test). */
 export function setHttpCallLimiter(limiter: CallLimiter): CallLimiter {

@@ -3,7 +3,7 @@ import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
-import { TokenBucketLimiter, type CallLimiter } from '../utils/rateLimit'
+import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
 
 /**
@@ -100,11 +100,11 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result
 })
 
-/** Calls over a WebSocket, per user (per IP when unauthenticated): 30 at once, 10 per second after that. */
+/** Calls over a WebSocket, per user (per IP when unauthenticated): 30 at once, 10 per second after that (see `callLimiter`). */
 export const SOCKET_CALL_LIMIT = { capacity: 30, perSecond: 10 } as const
 
 /** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
-let socketCallLimiter: CallLimiter = new TokenBucketLimiter(SOCKET_CALL_LIMIT.capacity, SOCKET_CALL_LIMIT.perSecond)
+let socketCallLimiter: CallLimiter = callLimiter(memoryStore(), 'ws', SOCKET_CALL_LIMIT)
 
 /** Replaces the limiter of socket calls; returns the previous one (to restore it at shutdown or after a test). */
 export function setSocketCallLimiter(limiter: CallLimiter): CallLimiter {

@@ -1,136 +1,122 @@
-import { Redis, type Result } from 'ioredis'
+import { Redis } from 'ioredis'
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 
-/**
- * Token bucket per key, in process. `capacity` requests at once, refilled at `perSecond`.
- * Buckets that are full again are forgotten, so memory stays bounded by active keys.
- */
-export class TokenBucketLimiter {
-  private buckets = new Map<string, { tokens: number, at: number }>()
-
-  constructor(private capacity: number, private perSecond: number, private now: () => number = Date.now) {}
-
-  /** Takes one token; returns 0 when allowed, otherwise the seconds until one is available. */
-  take(key: string, cost = 1): number {
-    const now = this.now()
-    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now }
-    bucket.tokens = Math.min(this.capacity, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond)
-    bucket.at = now
-    if (bucket.tokens < cost) {
-      this.buckets.set(key, bucket)
-      return Math.ceil((cost - bucket.tokens) / this.perSecond)
-    }
-    bucket.tokens -= cost
-    this.buckets.set(key, bucket)
-    if (this.buckets.size > 10_000) this.sweep(now)
-    return 0
-  }
-
-  reset(key: string) {
-    this.buckets.delete(key)
-  }
-
-  private sweep(now: number) {
-    for (const [key, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * this.perSecond >= this.capacity) this.buckets.delete(key)
-    }
-  }
-}
-
-/** What the socket rate limit needs of a limiter: the in-process one answers at once, the Redis one later. */
+/** What a caller needs of a limiter: the in-process one answers at once, the Redis one later. */
 export interface CallLimiter {
-  /** Takes `cost` tokens of `key`'s bucket; 0 when allowed, otherwise the seconds to wait. */
+  /** Takes `cost` points of `key`'s budget; 0 when allowed, otherwise the seconds to wait. */
   take: (key: string, cost?: number) => number | Promise<number>
 }
 
 /**
- * One bucket as a Redis hash `{ tokens, at }`, updated atomically: refill by the time elapsed since
- * `at` (never backwards, so a peer whose clock lags cannot undo a refill), take `cost` when there is
- * enough, and expire the key once it would be full again (an idle key costs nothing).
- * Returns the whole seconds to wait, 0 when allowed.
+ * `points` per `durationSeconds` per key, counted in a fixed window that starts with the key's first
+ * point; past it, the key is refused for `blockSeconds` (default: until the window ends).
  */
-const TAKE_TOKEN_SCRIPT = `
-local capacity = tonumber(ARGV[1])
-local per_second = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil or at == nil then
-  tokens = capacity
-  at = now
-end
-if now > at then
-  tokens = math.min(capacity, tokens + (now - at) / 1000 * per_second)
-  at = now
-end
-local retry = 0
-if tokens < cost then
-  retry = math.ceil((cost - tokens) / per_second)
-else
-  tokens = tokens - cost
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
-redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / per_second * 1000) + 1000)
-return retry
-`
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    ttTakeToken: (key: string, capacity: number, perSecond: number, now: number, cost: number) => Result<number, Context>
-  }
-}
-
-/** Connections the script is defined on (several limiters may share one). */
-const withScript = new WeakSet<Redis>()
-
-export interface RedisTokenBucketOptions {
-  /** key prefix in Redis; default `tt:ratelimit:` */
-  prefix?: string
-  now?: () => number
-  /** called once per outage when Redis fails (the limiter then allows the call) */
-  onError?: (error: Error) => void
+export interface LimitSpec {
+  points: number
+  durationSeconds: number
+  blockSeconds?: number
 }
 
 /**
- * The same token bucket as {@link TokenBucketLimiter}, kept in Redis so that every instance draws on
- * one budget per key. Fails open: while Redis errors, every call is allowed and the outage reported
- * once through `onError`; a rate limit must never take the API down with it.
+ * Where counters live. In memory they count for one process. In Redis every instance draws on one
+ * budget per key; when Redis cannot answer (down, not yet connected, slower than the connection's
+ * command timeout) each call is counted by an in-memory "insurance" limiter with the same spec
+ * instead: limits then hold per instance — never wide open, never a refused call because Redis is down.
  */
-export class RedisTokenBucketLimiter implements CallLimiter {
-  private failing = false
-  private readonly prefix: string
-  private readonly now: () => number
+export interface LimiterStore {
+  readonly kind: 'memory' | 'redis'
+  /** a limiter of this store; `name` separates its keys from other limiters' */
+  create: (name: string, spec: LimitSpec) => RateLimiterAbstract
+}
 
-  constructor(private redis: Redis, private capacity: number, private perSecond: number, private options: RedisTokenBucketOptions = {}) {
-    this.prefix = options.prefix ?? 'tt:ratelimit:'
-    this.now = options.now ?? Date.now
-    // defineCommand sends EVALSHA and falls back to EVAL when Redis does not know the script (after a restart).
-    if (!withScript.has(redis)) {
-      redis.defineCommand('ttTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN_SCRIPT })
-      withScript.add(redis)
-    }
-  }
+const memoryOptions = (keyPrefix: string, spec: LimitSpec) => ({
+  keyPrefix,
+  points: spec.points,
+  duration: spec.durationSeconds,
+  blockDuration: spec.blockSeconds ?? 0,
+})
 
-  async take(key: string, cost = 1): Promise<number> {
-    try {
-      const retryAfter = await this.redis.ttTakeToken(`${this.prefix}${key}`, this.capacity, this.perSecond, this.now(), cost)
-      this.failing = false
-      return Number(retryAfter)
-    }
-    catch (error) {
-      if (!this.failing) {
-        this.failing = true
-        this.options.onError?.(error as Error)
-      }
-      return 0
-    }
+export function memoryStore(): LimiterStore {
+  return { kind: 'memory', create: (name, spec) => new RateLimiterMemory(memoryOptions(name, spec)) }
+}
+
+/** `prefix` + limiter name + key is the Redis key; default `tt:rl:`. */
+export function redisStore(redis: Redis, prefix = 'tt:rl:'): LimiterStore {
+  return {
+    kind: 'redis',
+    create: (name, spec) => new RateLimiterRedis({
+      ...memoryOptions(`${prefix}${name}`, spec),
+      storeClient: redis,
+      // Not connected: straight to the insurance limiter instead of a command that can only fail.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(memoryOptions(`${prefix}${name}`, spec)),
+    }),
   }
 }
 
+/** Whole seconds to wait, at least 1 (a refusal never says "retry in 0 s"). */
+function retrySeconds(res: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(res.msBeforeNext / 1000))
+}
+
+async function secondsToWait(consume: Promise<RateLimiterRes>): Promise<number> {
+  try {
+    await consume
+    return 0
+  }
+  catch (error) {
+    if (error instanceof RateLimiterRes) return retrySeconds(error)
+    throw error
+  }
+}
+
+/** A limiter of a {@link LimiterStore} behind {@link CallLimiter}, plus what sign-in needs: reset and refund. */
+export class Limiter implements CallLimiter {
+  constructor(readonly limiter: RateLimiterAbstract) {}
+
+  static of(store: LimiterStore, name: string, spec: LimitSpec): Limiter {
+    return new Limiter(store.create(name, spec))
+  }
+
+  take(key: string, cost = 1): Promise<number> {
+    return secondsToWait(this.limiter.consume(key, cost))
+  }
+
+  /** Forgets `key` (a successful sign-in clears its failures). */
+  async reset(key: string): Promise<void> {
+    await this.limiter.delete(key)
+  }
+
+  /** Gives back points taken up front for something that turned out fine. */
+  async refund(key: string, points = 1): Promise<void> {
+    await this.limiter.reward(key, points)
+  }
+}
+
+/** Token-bucket-like limit of calls: `capacity` at once, `perSecond` sustained. */
+export interface CallRate {
+  capacity: number
+  perSecond: number
+}
+
+/** The burst above the sustained rate is refilled over this many seconds. */
+export const BURST_WINDOW_SECONDS = 10
+
 /**
- * A connection for {@link RedisTokenBucketLimiter}: commands fail at once while it is disconnected
- * (no offline queue) or after 1 s, so a Redis outage costs a call nothing but the fail-open.
+ * `perSecond` calls per second, and on top of that a burst of `capacity - perSecond` per
+ * {@link BURST_WINDOW_SECONDS} (rate-limiter-flexible's BurstyRateLimiter): `capacity` calls at once,
+ * then `perSecond`. A refusal says when the next second's budget starts.
+ */
+export function callLimiter(store: LimiterStore, name: string, rate: CallRate): CallLimiter {
+  const sustained = store.create(name, { points: rate.perSecond, durationSeconds: 1 })
+  const burst = store.create(`${name}:burst`, { points: Math.max(1, rate.capacity - rate.perSecond), durationSeconds: BURST_WINDOW_SECONDS })
+  const limiter = new BurstyRateLimiter(sustained, burst)
+  return { take: (key, cost = 1) => secondsToWait(limiter.consume(key, cost)) }
+}
+
+/**
+ * A connection for limiters: commands fail at once while it is disconnected (no offline queue) or
+ * after 1 s, so a Redis outage costs a call nothing but the switch to the insurance limiter.
  */
 export function limiterRedisConnection(url: string, name = `tt-ratelimit-${process.pid}`): Redis {
   const redis = new Redis(url, {
@@ -140,7 +126,35 @@ export function limiterRedisConnection(url: string, name = `tt-ratelimit-${proce
     maxRetriesPerRequest: 0,
     retryStrategy: (times: number) => Math.min(100 * times, 2_000),
   })
-  // Errors surface through the limiter's commands; without a listener ioredis prints each one.
+  // Errors surface through the limiters' commands; without a listener ioredis prints each one.
   redis.on('error', () => {})
   return redis
+}
+
+/**
+ * Reports a limiter connection's outages once each: `onDown` when it stops being usable (or never
+ * became so within `firstConnectMs`), `onUp` when it is back. Returns a function that stops watching.
+ */
+export function watchLimiterConnection(redis: Redis, handlers: { onDown: () => void, onUp: () => void }, firstConnectMs = 5_000): () => void {
+  let down = false
+  const markDown = () => {
+    if (down) return
+    down = true
+    handlers.onDown()
+  }
+  const markUp = () => {
+    clearTimeout(firstConnect)
+    if (!down) return
+    down = false
+    handlers.onUp()
+  }
+  const firstConnect = setTimeout(() => redis.status !== 'ready' && markDown(), firstConnectMs)
+  firstConnect.unref?.()
+  redis.on('ready', markUp)
+  redis.on('close', markDown)
+  return () => {
+    clearTimeout(firstConnect)
+    redis.off('ready', markUp)
+    redis.off('close', markDown)
+  }
 }

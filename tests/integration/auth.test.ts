@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loginLimits } from '../../server/services/auth'
 import { SESSION_COOKIE } from '../../server/services/session'
+import { DEVICE_COOKIE, registerLimit, signInLimits } from '../../server/services/signInLimits'
 import type { Database } from '../../server/utils/db'
 import { callerFor, cookieJar, failure, sha256Hex, signUp, TEST_PASSWORD, uniqueName } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
@@ -129,7 +129,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       expect(unknown.code).toBe('UNAUTHORIZED')
       expect(unknown.message).toBe(wrong.message)
       expect(jar.get(SESSION_COOKIE)).toBeUndefined()
-      loginLimits.account.reset(alice.user.id)
+      await signInLimits().account.reset(alice.user.id)
     })
 
     it('rotates: signing in with an old session cookie ends that session', async () => {
@@ -238,7 +238,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       // Another network is not affected.
       await expect((await callerFor(db, { ip: '203.0.113.11' })).auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toMatchObject({ id: alice.user.id })
 
-      loginLimits.ip.reset(ip)
+      await signInLimits().ip.reset(ip)
       await expect(caller.auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toMatchObject({ id: alice.user.id })
     })
 
@@ -250,7 +250,8 @@ describe.runIf(databaseAvailable)('auth', () => {
       }
       const limited = await failure((await callerFor(db, { ip: '198.51.100.99' })).auth.login({ login: bob.user.username, password: TEST_PASSWORD }))
       expect(limited.code).toBe('TOO_MANY_REQUESTS')
-      expect(limited.message).toMatch(/this account/)
+      expect(limited.message).toMatch(/^Too many sign-in attempts for this account\. Try again in 15 minutes, or sign in from a browser you have used with it before\.$/)
+      expect(limited.data.details!.retryAfterSeconds).toBeGreaterThan(14 * 60)
 
       // Other accounts can still sign in from the same place.
       await expect((await callerFor(db, { ip: '198.51.100.99' })).auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toBeTruthy()
@@ -273,6 +274,95 @@ describe.runIf(databaseAvailable)('auth', () => {
       for (let i = 0; i < 4; i++) await expect(attempt('wrong-password')).rejects.toThrow()
       await expect(attempt(TEST_PASSWORD)).resolves.toBeTruthy()
       for (let i = 0; i < 4; i++) expect((await failure(attempt('wrong-password'))).code).toBe('UNAUTHORIZED')
+    })
+
+    it('counts guesses made in parallel: a burst cannot slip past the limit while passwords are checked', async () => {
+      const erin = await signUp(db)
+      const results = await Promise.all(Array.from({ length: 12 }, async () => failure((await callerFor(db)).auth.login({ login: erin.user.username, password: 'wrong-password' }))))
+      expect(results.filter(r => r.code === 'UNAUTHORIZED')).toHaveLength(5)
+      expect(results.filter(r => r.code === 'TOO_MANY_REQUESTS')).toHaveLength(7)
+    })
+
+    it('limits sign-ups per IP (each hashes a password), with the seconds until the next one', async () => {
+      expect(registerLimit()).toEqual({ points: 5, durationSeconds: 600 })
+      const ip = '203.0.113.77'
+      const attempt = async () => {
+        const username = uniqueName('reg')
+        return (await callerFor(db, { ip })).auth.register({ email: `${username}@example.test`, username, name: 'Reg', password: TEST_PASSWORD })
+      }
+      for (let i = 0; i < 5; i++) await expect(attempt()).resolves.toBeTruthy()
+      const before = await db.prisma.user.count()
+      const limited = await failure(attempt())
+      expect(limited.code).toBe('TOO_MANY_REQUESTS')
+      expect(limited.message).toMatch(/^Too many new accounts from your network\. Try again in 10 minutes\.$/)
+      expect(limited.data.details!.retryAfterSeconds).toBeGreaterThan(590)
+      expect(limited.data.details!.retryAfterSeconds).toBeLessThanOrEqual(600)
+      expect(await db.prisma.user.count()).toBe(before)
+      // Another network can still sign up.
+      await expect((await callerFor(db, { ip: '203.0.113.78' })).auth.register({ email: `${uniqueName()}@example.test`, username: uniqueName(), name: 'Other', password: TEST_PASSWORD })).resolves.toBeTruthy()
+    })
+  })
+
+  describe('trusted devices (OWASP device cookies)', () => {
+    /** The owner's browser: signed in once from home, so it holds a device cookie for the account. */
+    async function ownerWithBrowser() {
+      const owner = await signUp(db)
+      const browser = cookieJar()
+      await (await callerFor(db, { jar: browser, ip: '192.0.2.1' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })
+      return { owner, browser }
+    }
+    const guess = async (login: string, ip: string, jar = cookieJar()) =>
+      failure((await callerFor(db, { ip, jar })).auth.login({ login, password: 'wrong-password' }))
+
+    it('signing in or up sets a long-lived device cookie bound to the account, fresh each time', async () => {
+      const { owner, browser } = await ownerWithBrowser()
+      const fromSignUp = owner.jar.sent.find(c => c.name === DEVICE_COOKIE)!
+      const fromSignIn = browser.sent.find(c => c.name === DEVICE_COOKIE)!
+      for (const cookie of [fromSignUp, fromSignIn]) {
+        expect(cookie.value.split('.')).toEqual(['v1', owner.user.id, expect.stringMatching(/^[\w-]{22}$/), expect.stringMatching(/^[\w-]{43}$/)])
+        expect(cookie.opts.expires!.getTime()).toBeGreaterThan(Date.now() + 179 * DAY)
+      }
+      expect(fromSignIn.value).not.toBe(fromSignUp.value)
+    })
+
+    it('the owner\'s known browser still signs in while the account is locked for everyone else', async () => {
+      const { owner, browser } = await ownerWithBrowser()
+      // An attacker guesses from several addresses until the account is locked for untrusted clients.
+      for (let i = 0; i < 5; i++) expect((await guess(owner.user.username, `198.18.0.${i}`)).code).toBe('UNAUTHORIZED')
+      const locked = await failure((await callerFor(db, { ip: '198.18.0.9' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD }))
+      expect(locked.code).toBe('TOO_MANY_REQUESTS')
+
+      // The owner's browser is not affected — even behind the attacker's address, even after a typo.
+      expect((await guess(owner.user.username, '198.18.0.9', browser)).code).toBe('UNAUTHORIZED')
+      await expect((await callerFor(db, { jar: browser, ip: '198.18.0.9' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })).resolves.toMatchObject({ id: owner.user.id })
+      expect(browser.get(SESSION_COOKIE)).toBeTruthy()
+
+      // The owner signing in does not lift the lock for the attacker.
+      expect((await guess(owner.user.username, '198.18.0.10')).code).toBe('TOO_MANY_REQUESTS')
+    })
+
+    it('a trusted device has its own budget of 5; past it, it counts as untrusted', async () => {
+      const { owner, browser } = await ownerWithBrowser()
+      for (let i = 0; i < 5; i++) expect((await guess(owner.user.username, '192.0.2.1', browser)).code).toBe('UNAUTHORIZED')
+      // The device's budget is spent; the same browser now draws on the untrusted budgets (5 for the account here).
+      for (let i = 0; i < 5; i++) expect((await guess(owner.user.username, '192.0.2.1', browser)).code).toBe('UNAUTHORIZED')
+      const limited = await failure((await callerFor(db, { jar: browser, ip: '192.0.2.1' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD }))
+      expect(limited.code).toBe('TOO_MANY_REQUESTS')
+    })
+
+    it('a device cookie of another account, or a forged one, earns no trust', async () => {
+      const { owner, browser } = await ownerWithBrowser()
+      const attacker = await signUp(db)
+      const [version, userId, nonce, signature] = browser.get(DEVICE_COOKIE)!.split('.')
+      const forged = cookieJar()
+      forged.values.set(DEVICE_COOKIE, [version, userId, `${nonce!.slice(0, -2)}AA`, signature].join('.'))
+      const jars = [attacker.jar, forged]
+      for (let i = 0; i < 5; i++) expect((await guess(owner.user.username, `198.18.1.${i}`, jars[i % 2])).code).toBe('UNAUTHORIZED')
+      for (const jar of jars) {
+        const refused = await failure((await callerFor(db, { jar, ip: '198.18.1.9' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD }))
+        expect(refused.code).toBe('TOO_MANY_REQUESTS')
+      }
+      await expect((await callerFor(db, { jar: browser })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })).resolves.toBeTruthy()
     })
   })
 })

@@ -1,73 +1,71 @@
-import { describe, expect, it } from 'vitest'
-import { TokenBucketLimiter } from '../../server/utils/rateLimit'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { callLimiter, Limiter, memoryStore } from '../../server/utils/rateLimit'
 
-function clock(start = 1_000_000) {
-  let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
+// rate-limiter-flexible's memory store counts with Date.now and expires keys with timers: both faked.
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_700_000_000_000 })
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
 
-describe('TokenBucketLimiter', () => {
-  it('allows a burst of `capacity`, then says how many seconds to wait', () => {
-    const c = clock()
-    const limiter = new TokenBucketLimiter(3, 1 / 10, c.now)
-    expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 0])
-    expect(limiter.take('a')).toBe(10)
-    c.advance(4_000)
-    expect(limiter.take('a')).toBe(6)
+describe('Limiter (memory store)', () => {
+  it('allows `points` per window, then says how many seconds are left', async () => {
+    const limiter = Limiter.of(memoryStore(), 'a', { points: 3, durationSeconds: 10 })
+    expect([await limiter.take('k'), await limiter.take('k'), await limiter.take('k')]).toEqual([0, 0, 0])
+    expect(await limiter.take('k')).toBe(10)
+    vi.advanceTimersByTime(4_000)
+    expect(await limiter.take('k')).toBe(6)
+    vi.advanceTimersByTime(6_000)
+    expect(await limiter.take('k')).toBe(0)
   })
 
-  it('refills at the configured rate, never above capacity', () => {
-    const c = clock()
-    const limiter = new TokenBucketLimiter(2, 1, c.now)
-    limiter.take('a')
-    limiter.take('a')
-    expect(limiter.take('a')).toBe(1)
-    c.advance(1_000)
-    expect(limiter.take('a')).toBe(0)
-    expect(limiter.take('a')).toBe(1)
-    c.advance(60_000)
-    expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 1])
+  it('blocks for blockSeconds once the budget is spent', async () => {
+    const limiter = Limiter.of(memoryStore(), 'b', { points: 1, durationSeconds: 1, blockSeconds: 60 })
+    expect(await limiter.take('k')).toBe(0)
+    expect(await limiter.take('k')).toBe(60)
+    vi.advanceTimersByTime(30_000)
+    expect(await limiter.take('k')).toBe(30)
   })
 
-  it('keeps keys apart and forgets a key on reset', () => {
-    const c = clock()
-    const limiter = new TokenBucketLimiter(1, 1 / 60, c.now)
-    expect(limiter.take('ip-1')).toBe(0)
-    expect(limiter.take('ip-1')).toBe(60)
-    expect(limiter.take('ip-2')).toBe(0)
-    limiter.reset('ip-1')
-    expect(limiter.take('ip-1')).toBe(0)
+  it('keeps keys apart; reset forgets a key, refund gives a point back', async () => {
+    const limiter = Limiter.of(memoryStore(), 'c', { points: 1, durationSeconds: 60 })
+    expect(await limiter.take('ip-1')).toBe(0)
+    expect(await limiter.take('ip-1')).toBe(60)
+    expect(await limiter.take('ip-2')).toBe(0)
+    await limiter.reset('ip-1')
+    expect(await limiter.take('ip-1')).toBe(0)
+    await limiter.refund('ip-2')
+    expect(await limiter.take('ip-2')).toBe(0)
+    expect(await limiter.take('ip-2')).toBeGreaterThan(0)
   })
 
-  it('refused attempts do not use up tokens', () => {
-    const c = clock()
-    const limiter = new TokenBucketLimiter(1, 1, c.now)
-    limiter.take('a')
-    for (let i = 0; i < 5; i++) limiter.take('a')
-    c.advance(1_000)
-    expect(limiter.take('a')).toBe(0)
+  it('supports a cost per call, and a refusal never says 0 seconds', async () => {
+    const limiter = Limiter.of(memoryStore(), 'd', { points: 5, durationSeconds: 1 })
+    expect(await limiter.take('k', 4)).toBe(0)
+    vi.advanceTimersByTime(999)
+    expect(await limiter.take('k', 4)).toBe(1)
   })
 
-  it('supports a cost per call', () => {
-    const limiter = new TokenBucketLimiter(5, 1, clock().now)
-    expect(limiter.take('a', 4)).toBe(0)
-    expect(limiter.take('a', 4)).toBe(3)
-    expect(limiter.take('a', 1)).toBe(0)
+  it('two stores are two budgets (memory counts per process)', async () => {
+    const spec = { points: 1, durationSeconds: 60 }
+    const a = Limiter.of(memoryStore(), 'e', spec)
+    const b = Limiter.of(memoryStore(), 'e', spec)
+    expect([await a.take('k'), await b.take('k')]).toEqual([0, 0])
   })
+})
 
-  it('forgets full buckets once it tracks many keys, without forgetting limited ones', () => {
-    const c = clock()
-    const limiter = new TokenBucketLimiter(1, 1, c.now)
-    limiter.take('attacker')
-    for (let i = 0; i < 10_001; i++) limiter.take(`visitor-${i}`)
-    // Visitors' buckets are full again after a second; the next take sweeps them.
-    c.advance(500)
-    limiter.take('late')
-    c.advance(600)
-    limiter.take('trigger')
-    const size = (limiter as unknown as { buckets: Map<string, unknown> }).buckets.size
-    expect(size).toBeLessThan(10)
-    // The attacker's bucket refilled too, so forgetting it changes nothing for them.
-    expect(limiter.take('attacker')).toBe(0)
+describe('callLimiter (capacity at once, perSecond sustained)', () => {
+  it('allows a burst of `capacity`, then `perSecond` per second, retry in 1 s', async () => {
+    const limiter = callLimiter(memoryStore(), 'ws', { capacity: 30, perSecond: 10 })
+    const first = await Promise.all(Array.from({ length: 35 }, () => limiter.take('user:1')))
+    expect(first.filter(r => r === 0)).toHaveLength(30)
+    expect(first.filter(r => r > 0)).toEqual([1, 1, 1, 1, 1])
+    // Another key has its own budget.
+    expect(await limiter.take('user:2')).toBe(0)
+    // The next second brings `perSecond` more, not a new burst.
+    vi.advanceTimersByTime(1_000)
+    const second = await Promise.all(Array.from({ length: 15 }, () => limiter.take('user:1')))
+    expect(second.filter(r => r === 0)).toHaveLength(10)
   })
 })

@@ -2,6 +2,7 @@ import { changePasswordInput, loginInput, registerInput } from '../../../shared/
 import { login, register } from '../../services/auth'
 import { changePassword } from '../../services/password'
 import { invalidateSession } from '../../services/session'
+import { DEVICE_COOKIE } from '../../services/signInLimits'
 import { createWsTicket } from '../../services/wsTicket'
 import { httpProtectedProcedure, httpPublicProcedure, httpSessionProcedure } from '../httpOnly'
 import { publicProcedure, router } from '../init'
@@ -9,16 +10,19 @@ import { publicProcedure, router } from '../init'
 // Everything here that sets, mints or ends a credential is HTTP-only (server/trpc/httpOnly.ts).
 export const authRouter = router({
   register: httpPublicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token } = await register(ctx.db, input)
+    const { user, session, token, device } = await register(ctx.db, input, { ip: ctx.ip })
     ctx.setSessionCookie(token, session.expiresAt)
+    ctx.cookies.set(DEVICE_COOKIE, device.value, { expires: device.expiresAt })
     return user
   }),
 
   login: httpPublicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    const { user, session, token } = await login(ctx.db, input, ctx.ip)
+    const { user, session, token, device } = await login(ctx.db, input, { ip: ctx.ip, deviceCookie: ctx.cookies.get(DEVICE_COOKIE) })
     // Rotate: a session that came with this request (fixation attempt or old login) ends here.
     if (ctx.session) await invalidateSession(ctx.db, ctx.session.id)
     ctx.setSessionCookie(token, session.expiresAt)
+    // This browser is now a trusted device of the account (a fresh nonce each time).
+    ctx.cookies.set(DEVICE_COOKIE, device.value, { expires: device.expiresAt })
     return user
   }),
 
