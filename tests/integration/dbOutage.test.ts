@@ -18,12 +18,13 @@ import { createTestDatabase, databaseAvailable, usingPostgres } from '../setup/t
 /** The app's HTTP route around `db`, on a real h3 server. */
 async function serve(db: Database) {
   const app = createApp()
-  let env: Env | undefined
-  app.use(createTrpcHttpHandler({ env: () => env!, db: async () => db.prisma }))
+  // The handler reads its settings per request; the origin is known once the server listens.
+  const settings: { env?: Env } = {}
+  app.use(createTrpcHttpHandler({ env: () => settings.env!, db: async () => db.prisma }))
   const server: Server = createServer(toNodeListener(app))
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  env = parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: base })
+  settings.env = parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: base })
   return {
     base,
     close: () => new Promise<void>((resolve) => {
