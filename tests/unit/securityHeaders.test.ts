@@ -10,7 +10,7 @@ describe('deployment-dependent security headers', () => {
   })
 
   it('connect-src gets the ws(s) form of the public and every allowed origin, once each', () => {
-    const env = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: 'https://tasks.example.com, http://intranet:8080/,not a url' })
+    const env = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: 'https://tasks.example.com, http://intranet:8080/' })
     expect(socketOrigins(env)).toEqual(['wss://tasks.example.com', 'ws://intranet:8080'])
   })
 })
