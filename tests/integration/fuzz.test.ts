@@ -36,7 +36,9 @@ const timeLimitMs = Number(process.env.FUZZ_TIME_MS ?? 1_500)
 const destructive = new Set(['task.delete', 'member.remove', 'member.leave', 'member.updateRole'])
 
 type Procedure = { _def: { type: 'query' | 'mutation' | 'subscription', inputs: z.core.$ZodType[] } }
-const procedures = Object.entries(appRouter._def.procedures as Record<string, Procedure>)
+// Flat at runtime ('task.list' → its procedure), though typed as the nested router record.
+const flat: [string, Procedure][] = Object.entries(appRouter._def.procedures as object)
+const procedures = flat
   .sort(([a], [b]) => Number(destructive.has(a)) - Number(destructive.has(b)) || a.localeCompare(b))
 
 function describeInput(input: unknown): string {
