@@ -12,14 +12,10 @@ export const textMessages = {
 /** With the `u` flag a surrogate pair is one code point, so this matches only a lone surrogate. */
 const loneSurrogate = /[\uD800-\uDFFF]/u
 
-/** Whether PostgreSQL can store `value` as text: no NUL (text cannot hold it), no lone surrogate (no UTF-8 form). */
-export function isStorableText(value: string): boolean {
-  return !value.includes('\u0000') && !loneSurrogate.test(value)
-}
-
 /**
- * The string every input string starts from: refuses NUL characters and lone UTF-16 surrogates
- * with a readable message. Chain as usual: `text().trim().min(1).max(80)`.
+ * The string every input string starts from: refuses NUL characters (PostgreSQL text and jsonb
+ * cannot hold them) and lone UTF-16 surrogates (no UTF-8 form: stored as U+FFFD, or refused in
+ * jsonb), with a readable message. Chain as usual: `text().trim().min(1).max(80)`.
  */
 export function text() {
   return z
