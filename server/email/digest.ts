@@ -229,6 +229,8 @@ export interface DigestRunOptions {
   now?: Date
   /** users read per batch (memory stays bounded by this) */
   batchSize?: number
+  /** stop after this many batches (tests: a run that dies halfway) */
+  maxBatches?: number
 }
 
 /** One digest run over every user (see the top of this file). */
@@ -239,7 +241,7 @@ export async function runDigests(db: Db, opts: DigestRunOptions): Promise<Digest
   const activity = new ActivityCache(db, now)
   const result: DigestRunResult = { users: 0, queued: 0, empty: 0, skipped: 0 }
   let cursor: string | undefined
-  for (;;) {
+  for (let batch = 0; batch < (opts.maxBatches ?? Infinity); batch++) {
     const users: DigestUser[] = await db.user.findMany({
       select: digestUserSelect,
       orderBy: { id: 'asc' },
