@@ -287,7 +287,7 @@ export async function runDigests(db: Db, opts: DigestRunOptions): Promise<Digest
           result.queued += toSend.length
           result.empty += rendered.filter(r => !r.email && mine.has(`${r.user.id}:${r.period}`)).length
           result.skipped += rendered.length - claimed.length
-        })
+        }, { timeout: 120_000, maxWait: 30_000 })
       }
     }
     if (users.length < batchSize) break

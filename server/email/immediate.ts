@@ -194,5 +194,5 @@ async function emailUser(db: Db, userId: string, origin: string, now: Date): Pro
       await enqueueEmail(tx, { ...rendered, userId, kind: 'notification', to: user.email, headers: unsubscribeHeaders(origin, token) }, now)
     }
     return groups.size
-  })
+  }, { timeout: 60_000, maxWait: 30_000 })
 }

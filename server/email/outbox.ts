@@ -106,15 +106,11 @@ export async function drainOutbox(db: Db, transport: MailTransport, from: string
   for (let batch = 0; batch < (opts.maxBatches ?? Infinity); batch++) {
     const rows = await claimBatch(db, outboxLimits.batchSize, clock(), token)
     if (!rows.length) break
+    const sent: string[] = []
     await Promise.all(rows.map(async (row) => {
       try {
-        const { messageId } = await transport.send({ id: row.id, from, to: row.to, subject: row.subject, html: row.html, text: row.text, headers: row.headers ?? {} })
-        // Only while still ours: a row whose lease ran out may already be someone else's.
-        await db.emailOutbox.updateMany({
-          where: { id: row.id, lockToken: token },
-          data: { status: 'sent', sentAt: clock(), messageId, lockToken: null, lockedUntil: null, lastError: null },
-        })
-        result.sent++
+        await transport.send({ id: row.id, from, to: row.to, subject: row.subject, html: row.html, text: row.text, headers: row.headers ?? {} })
+        sent.push(row.id)
       }
       catch (error) {
         const message = (error as Error).message.slice(0, 1000)
@@ -127,6 +123,7 @@ export async function drainOutbox(db: Db, transport: MailTransport, from: string
           result.retried++
           logger.warn('an email could not be sent; retrying later', { id: row.id, kind: row.kind, attempts: row.attempts, retryInSeconds: backoffMs(row.attempts) / 1000, error: message })
         }
+        // Only while still ours: a row whose lease ran out may already be someone else's.
         await db.emailOutbox.updateMany({
           where: { id: row.id, lockToken: token },
           data: permanent
@@ -135,6 +132,16 @@ export async function drainOutbox(db: Db, transport: MailTransport, from: string
         })
       }
     }))
+    if (sent.length) {
+      // One statement for the batch; only rows still ours (the Message-ID is ours too: <outbox id@tasktracker>).
+      result.sent += await db.$executeRawUnsafe(
+        `UPDATE "EmailOutbox" SET "status" = 'sent', "sentAt" = $1, "messageId" = '<' || "id" || '@tasktracker>', "lockToken" = NULL, "lockedUntil" = NULL, "lastError" = NULL
+         WHERE "id" = ANY($2::text[]) AND "lockToken" = $3`,
+        clock(),
+        sent,
+        token,
+      )
+    }
   }
   return result
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nodemailer from 'nodemailer'
 import type { Env } from '../utils/env'
@@ -42,6 +42,24 @@ export function smtpTransport(url: string, opts: { maxConnections?: number } = {
   }
 }
 
+export interface MailboxEntry {
+  file: string
+  from: string
+  to: string
+  subject: string
+  date: string
+  html: string
+  text: string
+  headers: Record<string, string>
+}
+
+/** The newest messages the file transport wrote (the development mailbox page). */
+export async function readMailbox(dir: string, limit = 50): Promise<MailboxEntry[]> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const newest = names.filter(n => n.endsWith('.eml.json')).sort().reverse().slice(0, limit)
+  return Promise.all(newest.map(async n => JSON.parse(await readFile(join(dir, n), 'utf8')) as MailboxEntry))
+}
+
 /** Development without SMTP: each message becomes `<MAIL_DIR>/<time>-<id>.eml`, listed by the dev mailbox page. */
 export function fileTransport(dir: string): MailTransport {
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
@@ -52,6 +70,9 @@ export function fileTransport(dir: string): MailTransport {
       await mkdir(dir, { recursive: true })
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${m.id}.eml`
       await writeFile(join(dir, name), info.message as Buffer)
+      // What the development mailbox page lists and shows, without parsing MIME.
+      const entry: MailboxEntry = { file: name, from: m.from, to: m.to, subject: m.subject, date: new Date().toISOString(), html: m.html, text: m.text, headers: m.headers }
+      await writeFile(join(dir, `${name}.json`), JSON.stringify(entry))
       return { messageId: info.messageId }
     },
     close: () => composer.close(),

@@ -277,3 +277,31 @@ describe.runIf(databaseAvailable)('email', () => {
     })
   })
 })
+
+describe('development mailbox', () => {
+  it('writes each message as an .eml file and lists it, newest first, with its HTML', async () => {
+    const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { fileTransport, readMailbox, transportFromEnv } = await import('../../server/email/transport')
+    const dir = mkdtempSync(join(tmpdir(), 'tt-mail-'))
+    try {
+      expect(transportFromEnv({ NODE_ENV: 'production', MAIL_DIR: dir }).kind).toBe('none')
+      expect(transportFromEnv({ NODE_ENV: 'development', MAIL_DIR: dir }).kind).toBe('files')
+      const files = fileTransport(dir)
+      for (const n of [1, 2]) {
+        await files.send({ id: `m${n}`, from: FROM, to: `ben${n}@example.test`, subject: `Hello ${n}`, html: `<p>Hi ${n}</p>`, text: `Hi ${n}`, headers: { 'List-Unsubscribe': '<https://x.test/u>' } })
+      }
+      const eml = readdirSync(dir).filter(f => f.endsWith('.eml'))
+      expect(eml).toHaveLength(2)
+      const raw = readFileSync(join(dir, eml[0]!), 'utf8')
+      expect(raw).toMatch(/^List-Unsubscribe: <https:\/\/x\.test\/u>$/m)
+      expect(raw).toMatch(/multipart\/alternative/)
+      expect((await readMailbox(dir)).map(m => [m.subject, m.to, m.html])).toEqual([['Hello 2', 'ben2@example.test', '<p>Hi 2</p>'], ['Hello 1', 'ben1@example.test', '<p>Hi 1</p>']])
+      expect(await readMailbox(join(dir, 'missing'))).toEqual([])
+    }
+    finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -17,7 +17,7 @@ export default defineTask({
     if (!mailer) return { result: 'email is off (no SMTP_URL in production)' }
     const started = Date.now()
     const result = await runDigests((await getAppDatabase()).prisma, { origin: env.PUBLIC_ORIGIN })
-    if (result.queued || result.empty) logger.info('digest run', { ...result, ms: Date.now() - started })
+    logger.info('digest run', { ...result, ms: Date.now() - started })
     mailer.kick()
     return { result }
   },
