@@ -1,6 +1,7 @@
 // Two production servers on one PostgreSQL with DIGEST_CRON="* * * * *": both run the digest task
 // every minute, and each user whose digest hour has come gets exactly one digest, through a real
 // SMTP server. The one-click unsubscribe of that digest then works on the production build.
+import type { ParsedMail } from 'mailparser'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findPostgresBin, startPostgres, type PostgresServer } from '../setup/postgres'
@@ -64,7 +65,7 @@ describe.runIf(Boolean(findPostgresBin()))('digests with two instances on one Po
     await users[3]!.client.client.notification.digest.update.mutate(later ? { timeZone: 'UTC', hour: hourNow + 1 } : { daily: false })
 
     const expected = users.slice(0, 3).map(u => u.user.email).sort()
-    const received = []
+    const received: ParsedMail[] = []
     for (let i = 0; i < expected.length; i++) received.push(await smtp!.next(MINUTE_WAIT_MS))
     expect(received.map(m => (m.to && !Array.isArray(m.to) ? m.to.text : '')).sort()).toEqual(expected)
     expect(received.every(m => m.subject === 'Your daily digest: 1 due today')).toBe(true)

@@ -19,6 +19,6 @@ export default defineTask({
     const result = await runDigests((await getAppDatabase()).prisma, { origin: env.PUBLIC_ORIGIN })
     logger.info('digest run', { ...result, ms: Date.now() - started })
     mailer.kick()
-    return { result }
+    return { result: `${result.queued} queued, ${result.empty} empty, ${result.skipped} already sent, ${result.users} users` }
   },
 })
