@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runDigests } from '../../server/email/digest'
+import { unsubscribeToken } from '../../server/email/unsubscribe'
 import { Mailer, setMailer } from '../../server/email/mailer'
 import { smtpTransport } from '../../server/email/transport'
 import { notificationsSettled } from '../../server/notifications/notifier'
@@ -149,5 +150,32 @@ describe.runIf(databaseAvailable)('digests', () => {
     expect((await failure(anonymous.notification.digest.update({ hour: 9 }))).code).toBe('UNAUTHORIZED')
     await fresh.caller.notification.digest.sendTest()
     expect(await db.prisma.emailOutbox.findMany({ where: { userId: fresh.user.id }, select: { kind: true, to: true } })).toEqual([{ kind: 'test', to: fresh.user.email }])
+  })
+
+  it('unsubscribe links: the daily digest, and "every email" from the test email, each turned back on', async () => {
+    const user = await signUp(db)
+    const anonymous = await callerFor(db)
+    const daily = await unsubscribeToken(db.prisma, user.user.id, 'daily')
+    expect(await anonymous.notification.unsubscribe({ token: daily })).toEqual({ kind: 'daily', what: 'the daily digest', subscribed: false })
+    expect(await user.caller.notification.digest.get()).toMatchObject({ daily: false })
+    await anonymous.notification.unsubscribe({ token: daily, subscribed: true })
+    expect(await user.caller.notification.digest.get()).toMatchObject({ daily: true })
+
+    const all = await unsubscribeToken(db.prisma, user.user.id, 'all')
+    expect(await anonymous.notification.unsubscribe({ token: all })).toMatchObject({ what: 'every email from TaskTracker Pro' })
+    expect(await user.caller.notification.digest.get()).toMatchObject({ daily: false, weekly: false })
+    expect((await user.caller.notification.preferences.get()).preferences.filter(p => p.channel === 'email' && p.enabled)).toEqual([])
+    // Back on = back to the defaults (daily digest, assignments and mentions by email).
+    await anonymous.notification.unsubscribe({ token: all, subscribed: true })
+    expect(await user.caller.notification.digest.get()).toMatchObject({ daily: true })
+    expect((await user.caller.notification.preferences.get()).preferences.filter(p => p.channel === 'email' && p.enabled).map(p => p.type).sort()).toEqual(['assigned', 'mentioned'])
+
+    // Someone else's link cannot be made from mine; a token for a deleted account changes nothing.
+    const [payload, mac] = daily.split('.')
+    const forged = `${Buffer.from(JSON.stringify({ u: 'someone-else', k: 'daily' })).toString('base64url')}.${mac}`
+    expect((await failure(anonymous.notification.unsubscribe({ token: forged }))).fieldErrors).toMatchObject({ token: [expect.stringMatching(/not valid/)] })
+    expect((await failure(anonymous.notification.unsubscribe({ token: `${payload}` }))).code).toBe('BAD_REQUEST')
+    const gone = await unsubscribeToken(db.prisma, 'no-such-user', 'weekly')
+    expect(await anonymous.notification.unsubscribe({ token: gone })).toMatchObject({ what: 'the weekly digest' })
   })
 })
