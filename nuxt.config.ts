@@ -26,6 +26,9 @@ export default defineNuxtConfig({
   compatibilityDate: '2025-07-15',
   nitro: {
     experimental: { websocket: true, tasks: true },
+    // Every minute: digest:send acts in the minutes the runtime DIGEST_CRON names (the cron here is
+    // fixed at build time); email:drain is the outbox's safety net. See docs/email.md.
+    scheduledTasks: { '* * * * *': ['digest:send', 'email:drain'] },
     // Committed SQL migrations, applied by server/plugins/database.ts at start.
     serverAssets: [{ baseName: 'migrations', dir: fileURLToPath(new URL('./prisma/migrations', import.meta.url)) }],
     // PGlite loads its WASM and data files relative to its own module: keep it (and Prisma's

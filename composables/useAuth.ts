@@ -12,10 +12,12 @@ export function useAuth() {
 
   async function login(input: RouterInputs['auth']['login']) {
     store.setUser(await $trpc.auth.login.mutate(input))
+    await sendBrowserTimeZone()
   }
 
   async function register(input: RouterInputs['auth']['register']) {
     store.setUser(await $trpc.auth.register.mutate(input))
+    await sendBrowserTimeZone()
   }
 
   async function logout() {

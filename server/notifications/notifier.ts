@@ -174,7 +174,11 @@ export function setDndLookup(next: DndLookup | null): DndLookup {
   return previous
 }
 
-/** Decides who gets what for one committed event and hands the result to the channels. */
+/** Which of these users are in do-not-disturb now (the email channel holds their emails). */
+export function usersInDnd(db: Db, userIds: string[]): Promise<Set<string>> {
+  return dndLookup(db, userIds)
+}
+
 /** Whether an event can concern anyone, judged from the event alone (most edits and moves cannot). */
 export function mayNotify(event: ProjectEvent): boolean {
   switch (event.type) {

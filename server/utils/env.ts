@@ -1,3 +1,4 @@
+import { Cron } from 'croner'
 import { z } from 'zod'
 import { normalizeOrigin } from './origin'
 
@@ -37,9 +38,31 @@ const envSchema = z.object({
   REGISTER_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** seconds a socket may stay open without authenticating before it is closed */
   WS_AUTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  // --- email (docs/email.md) ---
+  /** smtp:// or smtps:// with the credentials in the URL; unset = .eml files under MAIL_DIR (development) or nothing sent (production) */
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465').optional(),
+  /** the From of every email; unset = TaskTracker Pro <no-reply@the PUBLIC_ORIGIN host> */
+  MAIL_FROM: z.string().trim().min(3).max(320).optional(),
+  /** where emails are written as .eml files when SMTP_URL is unset (not in production) */
+  MAIL_DIR: z.string().min(1).default('.data/mail'),
+  /** when the digest task runs (5-field cron, server time); each run sends the digests whose hour has come */
+  DIGEST_CRON: z.string().trim().default('0 * * * *').refine(isCron, 'DIGEST_CRON must be a 5-field cron expression such as "0 * * * *"'),
+  /** a notification is emailed only if still unread this long after it happened */
+  EMAIL_NOTIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(300),
 })
 
-export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean }
+function isCron(value: string): boolean {
+  if (value.split(/\s+/).length !== 5) return false
+  try {
+    new Cron(value, { paused: true }).stop()
+    return true
+  }
+  catch {
+    return false
+  }
+}
+
+export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean, mailFrom: string }
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
@@ -49,7 +72,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error(`Invalid configuration: ${issues}`)
   }
   const env = result.data
-  return { ...env, allowedOrigins: allowedOriginsOf(env), secureCookies: env.PUBLIC_ORIGIN.startsWith('https://') }
+  const mailFrom = env.MAIL_FROM ?? `TaskTracker Pro <no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}>`
+  return { ...env, allowedOrigins: allowedOriginsOf(env), secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom }
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]']

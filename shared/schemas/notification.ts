@@ -222,3 +222,54 @@ export function insertMention(text: string, start: number, caret: number, userna
   const inserted = `@${username} `
   return { text: text.slice(0, start) + inserted + text.slice(caret).replace(/^ /, ''), caret: start + inserted.length }
 }
+
+// --- email digests -----------------------------------------------------------------------------
+
+/** Whether the runtime knows this IANA time zone ("Europe/Paris", "UTC"). */
+export function isValidTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value })
+    return true
+  }
+  catch {
+    return false
+  }
+}
+
+export const timeZoneSchema = z
+  .string()
+  .trim()
+  .min(1, 'Required')
+  .max(64, 'At most 64 characters')
+  .refine(isValidTimeZone, 'Unknown time zone: use an IANA name such as Europe/Paris')
+  // The runtime's canonical spelling ("utc" → "UTC").
+  .transform(value => new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone)
+
+export const weekdayLabels = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const
+
+export const digestUpdateInput = z.object({
+  daily: z.boolean().optional(),
+  weekly: z.boolean().optional(),
+  /** 0 = Sunday … 6 = Saturday */
+  weekday: z.number({ error: 'Choose a weekday' }).int().min(0, 'A weekday is 0 (Sunday) to 6 (Saturday)').max(6, 'A weekday is 0 (Sunday) to 6 (Saturday)').optional(),
+  /** local hour the digests go out from */
+  hour: z.number({ error: 'Choose an hour' }).int().min(0, 'An hour is 0 to 23').max(23, 'An hour is 0 to 23').optional(),
+  timeZone: timeZoneSchema.optional(),
+})
+export type DigestUpdateInput = z.infer<typeof digestUpdateInput>
+
+export const digestPeriodValues = ['daily', 'weekly'] as const
+export const digestPreviewInput = z.object({ period: z.enum(digestPeriodValues).default('daily') })
+/** The browser's zone, sent after sign-in: kept unless the user picked one in Settings → Email. */
+export const detectTimeZoneInput = z.object({ timeZone: timeZoneSchema })
+export const unsubscribeInput = z.object({ token: z.string().min(1, 'Missing token').max(600, 'Not a valid link') })
+
+export interface DigestSettings {
+  daily: boolean
+  weekly: boolean
+  weekday: number
+  hour: number
+  timeZone: string
+  /** how this server sends email: smtp, files (development: .eml files), none (production without SMTP) */
+  delivery: 'smtp' | 'files' | 'none'
+}

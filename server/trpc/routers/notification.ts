@@ -1,4 +1,8 @@
+import { z } from 'zod'
 import {
+  detectTimeZoneInput,
+  digestPreviewInput,
+  digestUpdateInput,
   muteInput,
   notificationArchiveInput,
   notificationListInput,
@@ -6,8 +10,10 @@ import {
   notificationOnEventInput,
   notificationPreferencesUpdateInput,
   unmuteInput,
+  unsubscribeInput,
   watchInput,
 } from '../../../shared/schemas/notification'
+import { detectTimeZone, digestPreview, getDigestSettings, mailOrigin, sendTestEmail, unsubscribeWithToken, updateDigestSettings } from '../../email/settings'
 import {
   archive,
   getPreferences,
@@ -24,7 +30,7 @@ import {
   watchStatus,
 } from '../../notifications/service'
 import { openNotificationStream } from '../../notifications/stream'
-import { protectedProcedure, router } from '../init'
+import { protectedProcedure, publicProcedure, router } from '../init'
 
 export const notificationRouter = router({
   list: protectedProcedure.input(notificationListInput).query(({ ctx, input }) => listNotifications(ctx.db, ctx.user.id, input)),
@@ -44,6 +50,19 @@ export const notificationRouter = router({
   watchStatus: protectedProcedure.input(watchInput).query(({ ctx, input }) => watchStatus(ctx.db, ctx.user.id, input.taskId)),
   watch: protectedProcedure.input(watchInput).mutation(({ ctx, input }) => setWatching(ctx.db, ctx.user.id, input.taskId, true)),
   unwatch: protectedProcedure.input(watchInput).mutation(({ ctx, input }) => setWatching(ctx.db, ctx.user.id, input.taskId, false)),
+  /** Settings → Email: digests, time zone, preview and test email (docs/email.md). */
+  digest: router({
+    get: protectedProcedure.query(({ ctx }) => getDigestSettings(ctx.db, ctx.user.id)),
+    update: protectedProcedure.input(digestUpdateInput).mutation(({ ctx, input }) => updateDigestSettings(ctx.db, ctx.user.id, input)),
+    preview: protectedProcedure.input(digestPreviewInput).query(({ ctx, input }) => digestPreview(ctx.db, ctx.user.id, input.period, mailOrigin())),
+    sendTest: protectedProcedure.mutation(({ ctx }) => sendTestEmail(ctx.db, ctx.user.id, mailOrigin())),
+    /** The browser's time zone after sign-in (kept unless the user chose one). */
+    detectTimeZone: protectedProcedure.input(detectTimeZoneInput).mutation(({ ctx, input }) => detectTimeZone(ctx.db, ctx.user.id, input.timeZone)),
+  }),
+  /** The unsubscribe page: a signed link, no sign-in. `subscribed: true` turns the email back on. */
+  unsubscribe: publicProcedure
+    .input(unsubscribeInput.extend({ subscribed: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => unsubscribeWithToken(ctx.db, input.token, input.subscribed)),
   /** The signed-in user's notifications over the WebSocket; tracked ids are per-user seqs (docs/notifications.md). */
   onEvent: protectedProcedure
     .input(notificationOnEventInput)
