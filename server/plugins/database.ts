@@ -1,21 +1,9 @@
-import { defineNitroPlugin, useStorage } from 'nitropack/runtime'
+import { defineNitroPlugin } from 'nitropack/runtime'
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from '../services/seed'
+import { loadBundledMigrations } from '../utils/bundledMigrations'
 import { bootDatabase, setAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
-import type { Migration } from '../utils/migrate'
-
-// Committed SQL migrations are bundled as server assets (nuxt.config.ts), so the production build
-// migrates its database without the prisma/ folder.
-async function loadBundledMigrations(): Promise<Migration[]> {
-  const storage = useStorage('assets:migrations')
-  const keys = (await storage.getKeys()).filter(k => k.endsWith(':migration.sql')).sort()
-  return Promise.all(keys.map(async (key) => {
-    const raw = await storage.getItemRaw(key)
-    const sql = typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array)
-    return { name: key.slice(0, -':migration.sql'.length), sql }
-  }))
-}
 
 export default defineNitroPlugin(() => {
   const env = useEnv()

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws'
 import { membershipEndingEvents, type ProjectEvent } from '../../shared/events'
 import { logger } from '../utils/logger'
 import { useEventBus, type EventBus } from './bus'
+import { eventMetrics } from './eventMetrics'
 
 /**
  * Direct fan-out of project events to sockets, past tRPC's per-subscription loop.
@@ -211,6 +212,7 @@ export class DirectSink {
       this.detach()
       return
     }
+    eventMetrics.framesWritten++
     if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === this.userId) {
       this.ended = true
       this.detach()
@@ -275,6 +277,7 @@ class FanoutRegistry {
   private dispatch(sinks: Set<DirectSink>, event: ProjectEvent) {
     // Most stock clients use the same subscription id, so most sockets get the very same Buffer.
     const frames = new Map<string, Buffer>()
+    eventMetrics.fannedOut++
     for (const sink of sinks) {
       try {
         sink.deliver(event, frames)
@@ -288,6 +291,13 @@ class FanoutRegistry {
   /** Sockets of a project on this instance (tests, metrics). */
   size(projectId: string): number {
     return this.projects.get(projectId)?.sinks.size ?? 0
+  }
+
+  /** Caught-up `project.onEvent` subscriptions and the projects they watch, on this instance (metrics; walks the projects). */
+  totals(): { projects: number, sinks: number } {
+    let sinks = 0
+    for (const entry of this.projects.values()) sinks += entry.sinks.size
+    return { projects: this.projects.size, sinks }
   }
 }
 

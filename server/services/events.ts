@@ -2,6 +2,7 @@ import type { ProjectEvent } from '../../shared/events'
 import type { Prisma } from '../generated/prisma/client'
 import { notifyCommitted } from '../notifications/notifier'
 import { useEventBus } from '../realtime/bus'
+import { eventMetrics } from '../realtime/eventMetrics'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { logger } from '../utils/logger'
@@ -74,6 +75,7 @@ function publishLater(events: ProjectEvent[]) {
     for (const event of events) {
       try {
         bus.publish(event)
+        eventMetrics.published++
       }
       catch (error) {
         // Subscribers heal a lost event from the log; the write itself succeeded.

@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
+import { observeCall } from '../utils/metrics'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
 import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
@@ -124,9 +125,21 @@ const socketRateLimit = t.middleware(async ({ ctx, next }) => {
   return next()
 })
 
+/**
+ * Times every call that reached a procedure (queries and mutations; subscriptions are counted) for
+ * /api/metrics. Outermost, so it sees the error code the client gets; `path` is a procedure that
+ * exists, never raw input.
+ */
+const timing = t.middleware(async ({ ctx, path, type, next }) => {
+  const started = performance.now()
+  const result = await next()
+  observeCall(path, type, ctx.socket ? 'ws' : 'http', result.ok ? 'ok' : result.error.code, (performance.now() - started) / 1000)
+  return result
+})
+
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
-export const publicProcedure = t.procedure.use(socketRateLimit).use(domainErrors)
+export const publicProcedure = t.procedure.use(timing).use(socketRateLimit).use(domainErrors)
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })

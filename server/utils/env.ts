@@ -49,6 +49,9 @@ const envSchema = z.object({
   DIGEST_CRON: z.string().trim().default('0 * * * *').refine(isCron, 'DIGEST_CRON must be a 5-field cron expression such as "0 * * * *"'),
   /** a notification is emailed only if still unread this long after it happened */
   EMAIL_NOTIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(300),
+  // --- operations (docs/operations.md) ---
+  /** bearer token that /api/metrics asks for; unset = no metrics endpoint (404) */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 32)').regex(/^\S+$/, 'METRICS_TOKEN must not contain spaces').optional(),
 })
 
 function isCron(value: string): boolean {

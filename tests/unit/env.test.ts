@@ -87,4 +87,12 @@ describe('parseEnv', () => {
     expect(parseEnv({ AUTH_SECRET: secret }).AUTH_SECRET).toBe(secret)
     expect(() => parseEnv({ AUTH_SECRET: 'short-secret' })).toThrow('Invalid configuration: AUTH_SECRET: AUTH_SECRET must be at least 32 characters')
   })
+
+  it('METRICS_TOKEN is optional (metrics off), and at least 16 characters without spaces when set', () => {
+    expect(parseEnv({}).METRICS_TOKEN).toBeUndefined()
+    expect(parseEnv({ METRICS_TOKEN: '' }).METRICS_TOKEN).toBeUndefined()
+    expect(parseEnv({ METRICS_TOKEN: 'm'.repeat(16) }).METRICS_TOKEN).toBe('m'.repeat(16))
+    expect(() => parseEnv({ METRICS_TOKEN: 'too-short' })).toThrow('Invalid configuration: METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters')
+    expect(() => parseEnv({ METRICS_TOKEN: 'has a space in the middle' })).toThrow('METRICS_TOKEN must not contain spaces')
+  })
 })

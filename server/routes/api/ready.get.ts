@@ -1,0 +1,3 @@
+import { createReadyHandler, useReadiness } from '../../utils/readiness'
+
+export default createReadyHandler(useReadiness)
