@@ -184,7 +184,7 @@ export function createReadyHandler(readiness: () => Readiness) {
     setHeader(event, 'cache-control', 'no-store')
     if (!ready) {
       setResponseStatus(event, 503, 'Service Unavailable')
-      setHeader(event, 'retry-after', String(READY_RETRY_AFTER_SECONDS))
+      setHeader(event, 'retry-after', READY_RETRY_AFTER_SECONDS)
     }
     return { status: ready ? 'ok' : 'unavailable', checks }
   })
