@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema, int4, pgDate, seqStringSchema, statusLabels, type TaskStatus } from './common'
+import { idSchema, int4, pgDate, seqStringSchema, statusLabels, text, type TaskStatus } from './common'
 
 /** Every kind of notification; `summary` is the one a flood folds into (per-user cap). */
 export const notificationTypeValues = [
@@ -262,7 +262,7 @@ export const digestPeriodValues = ['daily', 'weekly'] as const
 export const digestPreviewInput = z.object({ period: z.enum(digestPeriodValues).default('daily') })
 /** The browser's zone, sent after sign-in: kept unless the user picked one in Settings → Email. */
 export const detectTimeZoneInput = z.object({ timeZone: timeZoneSchema })
-export const unsubscribeInput = z.object({ token: z.string().min(1, 'Missing token').max(600, 'Not a valid link') })
+export const unsubscribeInput = z.object({ token: text().min(1, 'Missing token').max(600, 'Not a valid link') })
 
 export interface DigestSettings {
   daily: boolean

@@ -124,6 +124,20 @@ describe.runIf(databaseAvailable)('a revoked credential ends its sockets', () =>
     expect((await within(CLOSE_WITHIN_MS, socket.closed, 'close after revoke')).code).toBe(CLOSE_UNAUTHORIZED)
   })
 
+  it('limits guesses of the current password: the sixth in a row is refused, even when right', async () => {
+    const erin = await signUp(db)
+    for (let i = 0; i < 5; i++) {
+      const wrong = await failure(erin.caller.auth.changePassword({ currentPassword: `guess number ${i}`, newPassword: 'a brand new password' }))
+      expect(wrong.code).toBe('BAD_REQUEST')
+    }
+    const limited = await failure(erin.caller.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: 'a brand new password' }))
+    expect(limited.code).toBe('TOO_MANY_REQUESTS')
+    expect(limited.message).toMatch(/^Too many attempts at the current password\. Try again in \d+ minutes?\.$/)
+    // Another user's budget is their own.
+    const fay = await signUp(db)
+    expect(await fay.caller.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: 'a brand new password' })).toEqual({ ok: true })
+  })
+
   it('changing the password ends every other session and socket of the user, not the current one', async () => {
     const dave = await signUp(db)
     const laptop = cookieJar()
