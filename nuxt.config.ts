@@ -35,7 +35,8 @@ export default defineNuxtConfig({
     // generated runtime helpers) as real node_modules files in .output instead of bundling them.
     externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
   },
-  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch'] } },
+  // Pre-bundled so that the first page of `npm run dev` does not reload mid-hydration when Vite discovers them.
+  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch', '@trpc/client', 'zod'] } },
   typescript: { strict: true },
   telemetry: false,
   eslint: { config: { stylistic: true } },

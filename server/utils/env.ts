@@ -69,6 +69,9 @@ export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secure
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
+  // Unset PUBLIC_ORIGIN follows the port the server listens on (PORT=4000 npm run dev just works).
+  const port = cleaned.NUXT_PORT ?? cleaned.NITRO_PORT ?? cleaned.PORT
+  if (!cleaned.PUBLIC_ORIGIN && port && /^\d{1,5}$/.test(port)) cleaned.PUBLIC_ORIGIN = `http://localhost:${port}`
   const result = envSchema.safeParse(cleaned)
   if (!result.success) {
     const issues = result.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')

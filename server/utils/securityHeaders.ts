@@ -18,6 +18,8 @@ export function socketOrigins(env: Pick<Env, 'PUBLIC_ORIGIN' | 'allowedOrigins'>
   for (const origin of [env.PUBLIC_ORIGIN, ...env.allowedOrigins]) {
     try {
       const url = new URL(origin)
+      // CSP host-sources have no IPv6 literals ('ws://[::1]:3000' is reported invalid); 'self' covers them.
+      if (url.hostname.startsWith('[')) continue
       if (url.protocol === 'https:' || url.protocol === 'http:') origins.add(`${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}`)
     }
     catch {

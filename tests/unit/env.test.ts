@@ -95,4 +95,9 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ METRICS_TOKEN: 'too-short' })).toThrow('Invalid configuration: METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters')
     expect(() => parseEnv({ METRICS_TOKEN: 'has a space in the middle' })).toThrow('METRICS_TOKEN must not contain spaces')
   })
+  it('an unset PUBLIC_ORIGIN follows the port the server listens on', () => {
+    expect(parseEnv({ PORT: '4000' }).PUBLIC_ORIGIN).toBe('http://localhost:4000')
+    expect(parseEnv({ NUXT_PORT: '3999', PORT: '4000' }).allowedOrigins[0]).toBe('http://localhost:3999')
+    expect(parseEnv({ PORT: '4000', PUBLIC_ORIGIN: 'https://tasks.example.com' }).PUBLIC_ORIGIN).toBe('https://tasks.example.com')
+  })
 })

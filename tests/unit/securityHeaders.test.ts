@@ -13,4 +13,10 @@ describe('deployment-dependent security headers', () => {
     const env = parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: 'https://tasks.example.com, http://intranet:8080/' })
     expect(socketOrigins(env)).toEqual(['wss://tasks.example.com', 'ws://intranet:8080'])
   })
+
+  it('leaves out IPv6 literals, which CSP cannot name (the development loopback aliases include [::1])', () => {
+    const env = parseEnv({ NODE_ENV: 'development', PUBLIC_ORIGIN: 'http://localhost:3000' })
+    expect(env.allowedOrigins).toContain('http://[::1]:3000')
+    expect(socketOrigins(env)).toEqual(['ws://localhost:3000', 'ws://127.0.0.1:3000'])
+  })
 })
