@@ -46,7 +46,8 @@ export function useEmailSettings() {
     busy.value = 'test'
     try {
       const result = await $trpc.notification.digest.sendTest.mutate()
-      toast.success(result.delivery === 'files' ? `Test email written to the development mailbox (${result.to})` : `Test email sent to ${result.to}`)
+      if (result.delivery === 'none') toast.error('No test email was sent: this server has no SMTP server configured (SMTP_URL).')
+      else toast.success(result.delivery === 'files' ? `Test email written to the development mailbox (${result.to})` : `Test email sent to ${result.to}`)
     }
     catch (err) {
       toast.error(errorMessage(err))

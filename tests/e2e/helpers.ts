@@ -31,28 +31,28 @@ export async function hydrated(page: Page) {
   })
 }
 
-/** One tRPC mutation over HTTP with a browser context's cookies, as the app itself would make it. */
-export async function call<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const baseUrl = inject('baseUrl')
+/** One tRPC mutation over HTTP with a browser context's cookies, as the app itself would make it (to the shared server unless `baseUrl`). */
+export async function call<T>(context: BrowserContext, path: string, input: unknown, baseUrl = inject('baseUrl')): Promise<T> {
   const res = await context.request.post(`${baseUrl}/api/trpc/${path}`, { data: { json: input }, headers: { origin: baseUrl } })
   const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
   if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
   return body.result.data.json
 }
 
-/** One tRPC query over HTTP with a browser context's cookies. */
-export async function query<T>(context: BrowserContext, path: string, input: unknown): Promise<T> {
-  const res = await context.request.get(`${inject('baseUrl')}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
+/** One tRPC query over HTTP with a browser context's cookies (to the shared server unless `baseUrl`). */
+export async function query<T>(context: BrowserContext, path: string, input: unknown, baseUrl = inject('baseUrl')): Promise<T> {
+  const res = await context.request.get(`${baseUrl}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`)
   const body = await res.json() as { result?: { data: { json: T } }, error?: unknown }
   if (!res.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body)}`)
   return body.result.data.json
 }
 
 /** Registers a fresh user called `name` (username: its first word plus a unique suffix); the context is then signed in. */
-export async function register(context: BrowserContext, name: string): Promise<{ id: string, username: string }> {
+export async function register(context: BrowserContext, name: string, baseUrl = inject('baseUrl')): Promise<{ id: string, username: string, email: string }> {
   const username = `${name.split(' ')[0]!.toLowerCase()}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  const user = await call<{ id: string }>(context, 'auth.register', { email: `${username}@example.test`, username, name, password: 'correct horse battery' })
-  return { id: user.id, username }
+  const email = `${username}@example.test`
+  const user = await call<{ id: string }>(context, 'auth.register', { email, username, name, password: 'correct horse battery' }, baseUrl)
+  return { id: user.id, username, email }
 }
 
 /** An HTTP client of one server with its own cookie jar, as one browser would be. */
