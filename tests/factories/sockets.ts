@@ -100,8 +100,9 @@ export class TestSocket {
     return this.waitFor(f => f === `{"id":${id},"result":{"type":"started"}}`)
   }
 
-  dataFrames(id: number) {
-    return this.frames.filter(f => f.startsWith(`{"id":${id},"result":{"type":"data"`))
+  /** The data frames of subscription `id`, or of every subscription. */
+  dataFrames(id?: number) {
+    return this.frames.filter(f => id === undefined ? f.includes('"type":"data"') : f.startsWith(`{"id":${id},"result":{"type":"data"`))
   }
 }
 

@@ -1,81 +1,12 @@
 // The WebSocket handler in this process, on real sockets: the direct fan-out of project events must
 // send exactly the frames tRPC's own subscription loop sends, heal gaps, end and detach like it.
-import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { WebSocket, WebSocketServer } from 'ws'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { CLOSE_SLOW_CONSUMER, fanout, sendLimits } from '../../server/realtime/fanout'
-import { createTrpcSocketHandler } from '../../server/realtime/wsServer'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, signUp, taskInput } from '../factories'
+import { listenSockets, TestSocket, type SocketServer } from '../factories/sockets'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
-
-interface Server { url: string, close: () => Promise<void> }
-
-/** A `ws` server on a free loopback port whose sockets are served by our tRPC handler. */
-async function listen(db: Database, direct: boolean): Promise<Server> {
-  const serve = createTrpcSocketHandler({ database: async () => db.prisma, direct })
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
-  wss.on('connection', (socket, req) => {
-    serve({
-      websocket: socket,
-      request: { url: `http://127.0.0.1${req.url}`, headers: new Headers(req.headers as Record<string, string>) },
-      remoteAddress: req.socket.remoteAddress,
-    })
-  })
-  await new Promise(resolve => wss.once('listening', resolve))
-  const { port } = wss.address() as AddressInfo
-  return {
-    url: `ws://127.0.0.1:${port}/api/trpc-ws`,
-    close: () => new Promise<void>((resolve) => {
-      for (const client of wss.clients) client.terminate()
-      wss.close(() => resolve())
-    }),
-  }
-}
-
-/** A raw socket that records every text frame, with a way to await one that matches. */
-class RawClient {
-  readonly frames: string[] = []
-  private waiters: { test: (frame: string) => boolean, resolve: (frame: string) => void }[] = []
-  readonly closed: Promise<{ code: number }>
-  readonly socket: WebSocket
-
-  constructor(url: string, cookie: string) {
-    this.socket = new WebSocket(url, { headers: { cookie } })
-    this.socket.on('message', (data) => {
-      const frame = data.toString()
-      this.frames.push(frame)
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.test(frame)) return true
-        w.resolve(frame)
-        return false
-      })
-    })
-    this.closed = new Promise(resolve => this.socket.on('close', code => resolve({ code })))
-  }
-
-  opened() {
-    return new Promise<void>((resolve, reject) => {
-      this.socket.once('open', () => resolve())
-      this.socket.once('error', reject)
-    })
-  }
-
-  send(message: unknown) {
-    this.socket.send(JSON.stringify(message))
-  }
-
-  waitFor(test: (frame: string) => boolean): Promise<string> {
-    const seen = this.frames.find(test)
-    if (seen) return Promise.resolve(seen)
-    return new Promise(resolve => this.waiters.push({ test, resolve }))
-  }
-
-  dataFrames() {
-    return this.frames.filter(f => f.includes('"type":"data"'))
-  }
-}
 
 const subscribeMessage = (id: number | string, projectId: string, extra: Record<string, unknown> = {}) => ({
   id, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId } } }, ...extra,
@@ -85,16 +16,16 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   let db: Database
   let bus: MemoryEventBus
   let previousBus: EventBus
-  let direct: Server
-  let stock: Server
-  const clients: RawClient[] = []
+  let direct: SocketServer
+  let stock: SocketServer
+  const clients: TestSocket[] = []
 
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryEventBus()
     previousBus = setEventBus(bus)
-    direct = await listen(db, true)
-    stock = await listen(db, false)
+    direct = await listenSockets(db, { direct: true })
+    stock = await listenSockets(db, { direct: false })
   })
   afterEach(() => {
     bus.dropFilter = null
@@ -107,10 +38,9 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     await db?.close()
   })
 
-  async function connect(server: Server, jar: { values: Map<string, string> }) {
-    const client = new RawClient(server.url, `tt_session=${jar.values.get('tt_session')}`)
+  async function connect(server: SocketServer, jar: { values: Map<string, string> }) {
+    const client = await TestSocket.open(server.url, { cookie: `tt_session=${jar.values.get('tt_session')}` })
     clients.push(client)
-    await client.opened()
     return client
   }
 
@@ -124,7 +54,7 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
       { id: 1, extra: {} },
       { id: 'sub-7', extra: { jsonrpc: '2.0' } },
     ]
-    const pairs: { a: RawClient, b: RawClient }[] = []
+    const pairs: { a: TestSocket, b: TestSocket }[] = []
     for (const { id, extra } of variants) {
       const a = await connect(direct, member.jar)
       const b = await connect(stock, member.jar)
