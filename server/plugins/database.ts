@@ -21,4 +21,14 @@ export default defineNitroPlugin(() => {
     process.exit(1)
   })
   setAppDatabase(ready)
+  // The one-off migrate task (compose's `migrate` service, an ECS run-task before a deploy): the
+  // same image and code path as an app start, ending once the database is migrated. Apps still
+  // migrate at start by default; after this they find nothing pending (advisory lock, docs/migrations.md).
+  if (env.MIGRATE_ONLY) {
+    ready.then(async (db) => {
+      await db.close()
+      logger.info('MIGRATE_ONLY: migrations applied, exiting')
+      process.exit(0)
+    }, () => {})
+  }
 })

@@ -12,6 +12,8 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
     .optional(),
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  /** apply pending migrations (and the demo seed, if asked for), then exit 0: the one-off migrate task of a deploy */
+  MIGRATE_ONLY: bool.default(false),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),
   PUBLIC_ORIGIN: z.url('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com').default('http://localhost:3000'),
   /** more origins (comma-separated) whose pages may call the API and open sockets, next to PUBLIC_ORIGIN */
