@@ -2,11 +2,19 @@ import { defineNitroPlugin } from 'nitropack/runtime'
 import { DEMO_PASSWORD, DEMO_USERS, seedDemo } from '../services/seed'
 import { loadBundledMigrations } from '../utils/bundledMigrations'
 import { bootDatabase, setAppDatabase } from '../utils/database'
-import { useEnv } from '../utils/env'
+import { useEnv, type Env } from '../utils/env'
 import { logger } from '../utils/logger'
 
 export default defineNitroPlugin(() => {
-  const env = useEnv()
+  // the first plugin to read the configuration: a bad one stops the start with its one line, no stack
+  let env: Env
+  try {
+    env = useEnv()
+  }
+  catch (error) {
+    console.error(`[tasktracker] cannot start: ${(error as Error).message}`)
+    process.exit(1)
+  }
   const ready = bootDatabase({
     env,
     loadMigrations: loadBundledMigrations,

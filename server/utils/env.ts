@@ -18,6 +18,8 @@ const envSchema = z.object({
   PUBLIC_ORIGIN: z.url('PUBLIC_ORIGIN must be a URL such as https://tasks.example.com').default('http://localhost:3000'),
   /** more origins (comma-separated) whose pages may call the API and open sockets, next to PUBLIC_ORIGIN */
   ALLOWED_ORIGINS: z.string().optional(),
+  /** production only: accept plain-http PUBLIC_ORIGIN / ALLOWED_ORIGINS on other hosts than loopback (TLS ends elsewhere, on a network you trust) */
+  ALLOW_INSECURE_ORIGIN: bool.default(false),
   /** seed the demo workspace when the database has no users: auto = only on the embedded database */
   SEED_DEMO: z.enum(['auto', 'true', 'false']).default('auto'),
   /** honour X-Forwarded-For for the client IP (set when behind a reverse proxy) */
@@ -80,8 +82,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error(`Invalid configuration: ${issues}`)
   }
   const env = result.data
+  const allowedOrigins = allowedOriginsOf(env)
+  if (env.NODE_ENV === 'production') refuseInsecure(env, allowedOrigins)
   const mailFrom = env.MAIL_FROM ?? `TaskTracker Pro <no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}>`
-  return { ...env, allowedOrigins: allowedOriginsOf(env), secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom }
+  return { ...env, allowedOrigins, secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom }
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]']
@@ -105,6 +109,23 @@ function allowedOriginsOf(env: z.infer<typeof envSchema>): string[] {
     for (const host of LOOPBACK_HOSTS) origins.push(`${publicUrl.protocol}//${host}${publicUrl.port ? `:${publicUrl.port}` : ''}`)
   }
   return [...new Set(origins)]
+}
+
+/**
+ * Production refuses settings that would quietly weaken it: session cookies without Secure and
+ * sockets over plain ws:// because an origin is http. Loopback origins stay allowed (the production
+ * build on one machine: tests/e2e, benchmarks); anything else needs ALLOW_INSECURE_ORIGIN=true.
+ * A short AUTH_SECRET is refused in every environment by the schema above.
+ */
+function refuseInsecure(env: z.infer<typeof envSchema>, origins: string[]) {
+  if (env.ALLOW_INSECURE_ORIGIN) return
+  const insecure = origins.filter((origin) => {
+    const url = new URL(origin)
+    return url.protocol === 'http:' && !LOOPBACK_HOSTS.includes(url.hostname)
+  })
+  if (insecure.length) {
+    throw new Error(`Invalid configuration: ${insecure.join(', ')} is plain http in production; use https for PUBLIC_ORIGIN and ALLOWED_ORIGINS, or set ALLOW_INSECURE_ORIGIN=true if TLS ends in front of the app on a network you trust`)
+  }
 }
 
 let cached: Env | undefined

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { parseEnv } from '../../server/utils/env'
 
 interface Instruction { op: string, args: string }
 interface Stage { name: string, from: string, instructions: Instruction[] }
@@ -142,5 +143,32 @@ describe('compose.yaml', () => {
     expect(() => execFileSync('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { env, stdio: 'pipe' })).not.toThrow()
     const withoutSecrets = { ...process.env, POSTGRES_PASSWORD: '', AUTH_SECRET: '' }
     expect(() => execFileSync('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { env: withoutSecrets, stdio: 'pipe' })).toThrow(/POSTGRES_PASSWORD|AUTH_SECRET/)
+  })
+})
+
+/** KEY=value lines of an env file (comments and blank lines skipped). */
+function readEnvFile(path: string): Record<string, string> {
+  const entries = readFileSync(path, 'utf8').split('\n').map(l => l.trim()).filter(l => l && !l.startsWith('#'))
+  return Object.fromEntries(entries.map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+}
+
+describe('.env.<stage>.example', () => {
+  const secrets = { AUTH_SECRET: 'a'.repeat(44), METRICS_TOKEN: 'b'.repeat(64) }
+
+  it.each(['development', 'staging', 'production'])('%s is a configuration the app accepts once its secrets are filled in', (stage) => {
+    const values = readEnvFile(`.env.${stage}.example`)
+    expect(values.NODE_ENV).toBe(stage === 'development' ? 'development' : 'production')
+    const env = parseEnv({ ...values, ...(stage === 'development' ? {} : secrets) })
+    if (stage !== 'development') {
+      expect(env.PUBLIC_ORIGIN).toMatch(/^https:\/\//)
+      expect(env.secureCookies).toBe(true)
+      // the committed examples never carry a secret
+      for (const key of ['AUTH_SECRET', 'METRICS_TOKEN', 'POSTGRES_PASSWORD']) expect(values[key]).toBe('')
+    }
+  })
+
+  it('production with an http origin is refused', () => {
+    const values = readEnvFile('.env.production.example')
+    expect(() => parseEnv({ ...values, ...secrets, PUBLIC_ORIGIN: 'http://tasks.example.com' })).toThrow(/plain http in production/)
   })
 })

@@ -68,6 +68,51 @@ describe('parseEnv', () => {
     expect(parseEnv({ NODE_ENV: 'development', PUBLIC_ORIGIN: 'https://tasks.example.com' }).allowedOrigins).toEqual(['https://tasks.example.com'])
   })
 
+  describe('in production', () => {
+    const message = (source: Record<string, string>) => {
+      try {
+        parseEnv({ NODE_ENV: 'production', ...source })
+        return ''
+      }
+      catch (error) {
+        return (error as Error).message
+      }
+    }
+
+    it('refuses a plain-http PUBLIC_ORIGIN or ALLOWED_ORIGINS entry with one clear line', () => {
+      const line = message({ PUBLIC_ORIGIN: 'http://tasks.example.com' })
+      expect(line).toBe('Invalid configuration: http://tasks.example.com is plain http in production; use https for PUBLIC_ORIGIN and ALLOWED_ORIGINS, or set ALLOW_INSECURE_ORIGIN=true if TLS ends in front of the app on a network you trust')
+      expect(message({ PUBLIC_ORIGIN: 'https://tasks.example.com', ALLOWED_ORIGINS: 'https://a.example.com,http://b.example.com:8080' }))
+        .toMatch(/^Invalid configuration: http:\/\/b\.example\.com:8080 is plain http in production;[^\n]*$/)
+    })
+
+    it('accepts https, loopback http (the production build on one machine) and the explicit override', () => {
+      expect(message({ PUBLIC_ORIGIN: 'https://tasks.example.com' })).toBe('')
+      expect(message({})).toBe('') // unset = http://localhost:3000
+      expect(message({ PUBLIC_ORIGIN: 'http://127.0.0.1:4123' })).toBe('')
+      expect(message({ PUBLIC_ORIGIN: 'http://[::1]:3000' })).toBe('')
+      const env = parseEnv({ NODE_ENV: 'production', PUBLIC_ORIGIN: 'http://tasks.internal', ALLOW_INSECURE_ORIGIN: 'true' })
+      expect(env).toMatchObject({ ALLOW_INSECURE_ORIGIN: true, secureCookies: false, allowedOrigins: ['http://tasks.internal'] })
+    })
+
+    it('leaves http origins alone outside production', () => {
+      expect(parseEnv({ NODE_ENV: 'development', PUBLIC_ORIGIN: 'http://tasks.example.com' }).PUBLIC_ORIGIN).toBe('http://tasks.example.com')
+      expect(parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: 'http://tasks.example.com' }).PUBLIC_ORIGIN).toBe('http://tasks.example.com')
+    })
+
+    it('refuses a short AUTH_SECRET (in every environment)', () => {
+      expect(message({ PUBLIC_ORIGIN: 'https://tasks.example.com', AUTH_SECRET: 'short-secret' }))
+        .toBe('Invalid configuration: AUTH_SECRET: AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)')
+      expect(message({ PUBLIC_ORIGIN: 'https://tasks.example.com', AUTH_SECRET: 'x'.repeat(32) })).toBe('')
+    })
+  })
+
+  it('reads MIGRATE_ONLY as a boolean, off by default', () => {
+    expect(parseEnv({}).MIGRATE_ONLY).toBe(false)
+    expect(parseEnv({ MIGRATE_ONLY: 'true' }).MIGRATE_ONLY).toBe(true)
+    expect(() => parseEnv({ MIGRATE_ONLY: 'yes' })).toThrow(/^Invalid configuration: MIGRATE_ONLY:/)
+  })
+
   it('rejects an ALLOWED_ORIGINS entry that is not an origin', () => {
     expect(() => parseEnv({ ALLOWED_ORIGINS: 'https://ok.example.com,ftp://files.example.com' })).toThrow('Invalid configuration: ALLOWED_ORIGINS: "ftp://files.example.com" is not an origin such as https://app.example.com')
   })
