@@ -27,6 +27,8 @@ const envSchema = z.object({
   /** signs WebSocket tickets (HS256); unset = generated once and kept in the database (AppSecret) */
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** json (one object per line, the production default) or pretty (readable lines, the default elsewhere) */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   /** how long a presence entry outlives its last heartbeat (a crashed instance's users go offline after it) */
   PRESENCE_TTL_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
   /** largest HTTP request body read (bytes); a bigger one is refused with 413 before it is parsed */
