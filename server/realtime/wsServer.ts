@@ -7,7 +7,7 @@ import { usePresenceHub } from '../presence/hub'
 import type { Db } from '../utils/db'
 import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
-import { logger } from '../utils/logger'
+import { logCallError, logger } from '../utils/logger'
 import { markConnection } from './connection'
 import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
@@ -140,7 +140,9 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
       if (peer) markConnection(ctx, peer.connId)
       return direct ? markDirectFanout(ctx) : ctx
     },
-    onError: ({ error, path }) => {
+    onError: ({ error, path, ctx, req }) => {
+      const peer = peers.get(req)
+      logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? peer?.live.userId ?? null, ip: peer?.ip, connId: peer?.connId })
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
     },
   })
@@ -156,6 +158,7 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     // Counted, capped per address (4429), and given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408).
     const live = registry.open(socket, connId, ip)
     peers.set(req, { ip, connId, live })
+    logSocketLifecycle(socket, live)
     // Presence is per connection: whatever this socket showed ends with it.
     socket.once('close', () => void usePresenceHub().connectionClosed(connId))
     const gate = new SendGate(socket, { onDrop: onDroppedFrame, onSlow: onSlowConsumer })
@@ -169,6 +172,27 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     handler(guardSocket(socket, { send, onFlood: onFloodClose }), req)
   }
   return Object.assign(serve, { registry })
+}
+
+/**
+ * One line when a socket opens and one when it closes (docs/operations.md#logs): connection id,
+ * user id (once signed in), client address, close code and reason, how long it lived.
+ */
+function logSocketLifecycle(socket: WebSocket, live: LiveSocket) {
+  const opened = performance.now()
+  logger.info('socket opened', { event: 'socket.open', connId: live.connId, ip: live.ip })
+  socket.once('close', (code: number, reason: Buffer) => {
+    const fields = {
+      event: 'socket.close',
+      connId: live.connId,
+      userId: live.userId,
+      ip: live.ip,
+      code,
+      reason: reason.toString('utf8').slice(0, 200),
+      durationMs: Math.round(performance.now() - opened),
+    }
+    logger.info(`socket closed ${code}`, fields)
+  })
 }
 
 const onDroppedFrame = () => {

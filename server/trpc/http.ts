@@ -5,7 +5,7 @@ import { createError, defineEventHandler, getCookie, getHeader, getRequestIP, ge
 import { DomainError } from '../services/errors'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
-import { logger } from '../utils/logger'
+import { logCallError, logger } from '../utils/logger'
 import { isForeignOrigin } from '../utils/origin'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
 import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
@@ -183,6 +183,7 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
           if (isDatabaseUnavailable(error)) throw databaseUnavailable(error)
           throw error
         }
+        event.context.userId = ctx.user?.id
         if (!isInProcess(event)) {
           const retryAfter = await httpCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ip}`, info.calls.length)
           if (retryAfter > 0) {
@@ -198,7 +199,8 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
         if (retryAfter > 0) out['retry-after'] = String(retryAfter)
         return { headers: out }
       },
-      onError: ({ error, path }) => {
+      onError: ({ error, path, ctx }) => {
+        logCallError({ code: error.code, message: error.message, path, transport: 'http', userId: ctx?.user?.id ?? null, ip: ctx?.ip ?? getRequestIP(event, { xForwardedFor: env.TRUST_PROXY }) })
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
         // Prisma's message is a code frame; its last line says what happened ("Can't reach database server at …").
         else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn(`tRPC ${path ?? '?'}: database unavailable`, { message: error.cause?.message.split('\n').filter(Boolean).at(-1) })
