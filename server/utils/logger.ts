@@ -19,7 +19,7 @@ export interface LoggerOptions {
   level: Env['LOG_LEVEL']
   /** json: one JSON object per line (production); pretty: `[tasktracker] info: message {fields}` */
   format: 'json' | 'pretty'
-  /** where lines go (default: stdout; pretty sends warn and error to stderr) */
+  /** where lines go (default: stdout; pretty goes through console.log, and console.error for warn and error) */
   destination?: DestinationStream
 }
 
@@ -32,10 +32,10 @@ function prettyStream(destination?: DestinationStream): DestinationStream {
     write(line: string) {
       const { level, time: _time, pid: _pid, hostname: _host, msg, ...fields } = JSON.parse(line) as Record<string, unknown>
       const name = LEVEL_NAMES[level as number] ?? String(level)
-      const text = `[tasktracker] ${name}: ${String(msg ?? '')}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`
-      if (destination) destination.write(text)
-      else if (name === 'warn' || name === 'error' || name === 'fatal') process.stderr.write(text)
-      else process.stdout.write(text)
+      const text = `[tasktracker] ${name}: ${String(msg ?? '')}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`
+      if (destination) destination.write(`${text}\n`)
+      else if (name === 'warn' || name === 'error' || name === 'fatal') console.error(text)
+      else console.log(text)
     },
   }
 }
