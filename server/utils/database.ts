@@ -11,7 +11,7 @@ export interface BootOptions {
 
 /** Opens the configured database, applies pending migrations and (optionally) seeds it. */
 export async function bootDatabase({ env, loadMigrations, seed }: BootOptions): Promise<Database> {
-  const db = env.DATABASE_URL ? await openPostgres(env.DATABASE_URL) : await openPglite({ dir: env.PGLITE_DIR })
+  const db = env.DATABASE_URL ? await openPostgres(env.DATABASE_URL, { max: env.DATABASE_POOL_MAX }) : await openPglite({ dir: env.PGLITE_DIR })
   const where = env.DATABASE_URL ? 'PostgreSQL' : `embedded PGlite in ${env.PGLITE_DIR}`
   const result = await db.migrate(await loadMigrations())
   if (result.applied.length) logger.info(`applied migrations on ${where}: ${result.applied.join(', ')}`)

@@ -12,6 +12,8 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
     .optional(),
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  /** most PostgreSQL connections one instance opens (size max_connections for this × instances) */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   /** apply pending migrations (and the demo seed, if asked for), then exit 0: the one-off migrate task of a deploy */
   MIGRATE_ONLY: bool.default(false),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),

@@ -107,6 +107,12 @@ describe('parseEnv', () => {
     })
   })
 
+  it('reads DATABASE_POOL_MAX, 10 by default, refusing 0', () => {
+    expect(parseEnv({}).DATABASE_POOL_MAX).toBe(10)
+    expect(parseEnv({ DATABASE_POOL_MAX: '25' }).DATABASE_POOL_MAX).toBe(25)
+    expect(() => parseEnv({ DATABASE_POOL_MAX: '0' })).toThrow(/^Invalid configuration: DATABASE_POOL_MAX:/)
+  })
+
   it('reads MIGRATE_ONLY as a boolean, off by default', () => {
     expect(parseEnv({}).MIGRATE_ONLY).toBe(false)
     expect(parseEnv({ MIGRATE_ONLY: 'true' }).MIGRATE_ONLY).toBe(true)
