@@ -143,7 +143,6 @@ describe('compose.yaml', () => {
     expect(() => execFileSync('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { env, stdio: 'pipe' })).not.toThrow()
     const withoutSecrets = { ...process.env, POSTGRES_PASSWORD: '', AUTH_SECRET: '' }
     expect(() => execFileSync('docker-compose', ['-f', 'compose.yaml', 'config', '-q'], { env: withoutSecrets, stdio: 'pipe' })).toThrow(/POSTGRES_PASSWORD|AUTH_SECRET/)
-
   }, 60_000) // docker-compose (Python) takes seconds to start on a busy machine
 })
 
