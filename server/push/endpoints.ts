@@ -8,7 +8,6 @@ import { normalizeOrigin } from '../utils/origin'
 export const PUSH_SERVICE_HOSTS: readonly string[] = [
   // Google (Chrome, Edge on Android, Opera, Samsung Internet…)
   'fcm.googleapis.com',
-  'android.googleapis.com',
   // Mozilla (Firefox): updates.push.services.mozilla.com and regional hosts
   '.push.services.mozilla.com',
   // Microsoft (Edge on Windows): wns2-*.notify.windows.com
