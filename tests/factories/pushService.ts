@@ -18,8 +18,8 @@ export interface PushArrival {
   at: number
 }
 
-/** How the service answers one request: a status and optional headers; default 201. */
-export interface PushAnswer { status: number, headers?: Record<string, string> }
+/** How the service answers one request: a status and optional headers (default 201); `hang` never answers. */
+export type PushAnswer = { status: number, headers?: Record<string, string> } | 'hang'
 
 export interface TestSubscription {
   name: string
@@ -133,6 +133,7 @@ export class TestPushService {
       return
     }
     const scripted = this.scripts.get(name)?.shift()
+    if (scripted === 'hang') return
     if (scripted) {
       res.writeHead(scripted.status, scripted.headers).end()
       return

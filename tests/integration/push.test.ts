@@ -9,7 +9,7 @@ import { MAX_DEVICES_PER_USER, setPushEndpointOrigins } from '../../server/push/
 import { isAllowedPushEndpoint } from '../../server/push/endpoints'
 import { pushCounters } from '../../server/push/pushMetrics'
 import { PushSender, retryAfterMs, setPushSender } from '../../server/push/sender'
-import { vapidKeys } from '../../server/push/vapid'
+import { VAPID_SECRET_NAME, VapidKeySource, vapidKeys } from '../../server/push/vapid'
 import { createMetrics } from '../../server/utils/metrics'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, taskInput } from '../factories'
@@ -163,6 +163,19 @@ describe.runIf(databaseAvailable)('web push', () => {
     expect(devices.find(d => d.service === new URL(service.origin).host && d.failures === 4)).toBeTruthy()
   })
 
+  it('a push service that does not answer holds one request until the timeout, then it is retried; others go on', async () => {
+    const t = await team()
+    const other = service.subscription()
+    await t.ben.caller.push.subscribe({ endpoint: other.endpoint, keys: other.keys })
+    service.answer(t.sub.name, 'hang')
+    await mentionBen(t)
+    await vi.waitFor(() => expect(service.received(other.name)).toHaveLength(1))
+    expect(service.received(t.sub.name)).toEqual([])
+    // timeoutMs is 2 s: the hung request is abandoned and the retry is answered.
+    await vi.waitFor(() => expect(service.received(t.sub.name)).toHaveLength(1), { timeout: 8_000 })
+    expect(service.hits.get(t.sub.name)).toHaveLength(2)
+  })
+
   it('refuses endpoints outside the push services and the allowlist, and malformed keys', async () => {
     const t = await team()
     const sub = service.subscription()
@@ -253,6 +266,34 @@ describe.runIf(databaseAvailable)('web push', () => {
     expect(text).toMatch(/^tt_push_queue_depth 0$/m)
     expect(text).toMatch(/^tt_push_messages_total\{outcome="sent"\} [1-9]\d*$/m)
     expect(text).toMatch(/^tt_push_messages_total\{outcome="gone"\} [1-9]\d*$/m)
+  })
+
+  it('generates the VAPID pair once and shares it through the database; an environment pair wins', async () => {
+    const env = { VAPID_PUBLIC_KEY: undefined, VAPID_PRIVATE_KEY: undefined, vapidSubject: 'mailto:ops@example.test' }
+    const [a, b] = await Promise.all([new VapidKeySource(() => env).get(db.prisma), new VapidKeySource(() => env).get(db.prisma)])
+    expect(a).toEqual(b)
+    expect(Buffer.from(a.publicKey, 'base64url')).toHaveLength(65)
+    expect(Buffer.from(a.privateKey, 'base64url')).toHaveLength(32)
+    expect(a.subject).toBe('mailto:ops@example.test')
+    expect(JSON.parse((await db.prisma.appSecret.findUniqueOrThrow({ where: { name: VAPID_SECRET_NAME } })).value)).toEqual({ publicKey: a.publicKey, privateKey: a.privateKey })
+    const fixed = { VAPID_PUBLIC_KEY: 'pub', VAPID_PRIVATE_KEY: 'priv', vapidSubject: 'https://tasks.example.test' }
+    expect(await new VapidKeySource(() => fixed).get(db.prisma)).toEqual({ publicKey: 'pub', privateKey: 'priv', subject: 'https://tasks.example.test' })
+  })
+
+  it('drops what is still queued when stopped, and takes nothing after', async () => {
+    const t = await team()
+    const stopping = new PushSender({ db: db.prisma, keys: () => vapidKeys.get(db.prisma), backoffMs: 60_000 })
+    service.answer(t.sub.name, { status: 503 })
+    const target = { subscriptionId: (await t.ben.caller.push.list())[0]!.id, endpoint: t.sub.endpoint, ...t.sub.keys }
+    stopping.enqueue([{ ...target, payload: { title: 't', body: 'b', tag: 'x', url: '/' } }])
+    await vi.waitFor(() => expect(service.hits.get(t.sub.name)).toHaveLength(1))
+    // The 503 schedules a retry a minute later: it waits in the queue.
+    await vi.waitFor(() => expect(stopping.depth()).toBe(1))
+    await stopping.stop()
+    expect(stopping.depth()).toBe(0)
+    stopping.enqueue([{ ...target, payload: { title: 't', body: 'b', tag: 'x', url: '/' } }])
+    expect(stopping.depth()).toBe(0)
+    await stopping.idle()
   })
 
   it('parses Retry-After as seconds or an HTTP date', () => {
