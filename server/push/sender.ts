@@ -51,6 +51,11 @@ export interface PushSenderOptions {
   now?: () => number
 }
 
+/** How long a VAPID JWT is valid (RFC 8292 allows up to 24 h); one is signed per push service and reused. */
+const VAPID_JWT_LIFETIME_S = 12 * 3600
+/** How often the successes of a busy queue are written to the subscriptions (one UPDATE for all). */
+const SUCCESS_FLUSH_MS = 250
+
 interface Queued {
   job: PushJob
   attempt: number
@@ -76,6 +81,12 @@ export class PushSender {
   private timerAt = 0
   private stopped = false
   private readonly idleWaiters: (() => void)[] = []
+  /** subscriptions that received a message since the last write of lastSuccessAt */
+  private readonly succeeded = new Set<string>()
+  private flushing: Promise<void> | null = null
+  private flushTimer: ReturnType<typeof setTimeout> | null = null
+  /** audience (push service origin) → Authorization header and until when it may be reused */
+  private readonly vapidHeaders = new Map<string, { key: string, value: string, until: number }>()
   private readonly o: Required<Omit<PushSenderOptions, 'db' | 'keys'>>
 
   constructor(private readonly options: PushSenderOptions) {
@@ -112,9 +123,9 @@ export class PushSender {
     this.pump()
   }
 
-  /** Resolves once nothing is waiting or in flight (tests, benchmarks, shutdown). */
+  /** Resolves once nothing is waiting or in flight and the outcomes are written (tests, benchmarks, shutdown). */
   idle(): Promise<void> {
-    if (this.depth() === 0) return Promise.resolve()
+    if (this.depth() === 0 && !this.succeeded.size && !this.flushing) return Promise.resolve()
     return new Promise(resolve => this.idleWaiters.push(resolve))
   }
 
@@ -125,13 +136,46 @@ export class PushSender {
     this.timer = null
     const dropped = this.waiting.splice(0).length
     if (dropped) logger.warn('push: messages still queued at shutdown were dropped', { dropped })
-    if (this.inFlight) await new Promise<void>(resolve => this.idleWaiters.push(resolve))
+    if (this.inFlight || this.succeeded.size || this.flushing) await new Promise<void>(resolve => this.idleWaiters.push(resolve))
     this.settleIdle()
   }
 
   private settleIdle() {
-    if (this.depth() !== 0) return
+    if (this.depth() !== 0 || this.flushing) return
+    if (this.succeeded.size) {
+      void this.flushSuccesses()
+      return
+    }
     for (const resolve of this.idleWaiters.splice(0)) resolve()
+  }
+
+  /** Writes lastSuccessAt (and failures = 0) for the subscriptions that received a message, in one UPDATE. */
+  private flushSuccesses(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = null
+    if (this.flushing) return this.flushing
+    const ids = [...this.succeeded]
+    this.succeeded.clear()
+    this.flushing = this.options.db.pushSubscription.updateMany({ where: { id: { in: ids } }, data: { lastSuccessAt: new Date(this.o.now()), failures: 0 } })
+      .then(() => {}, (error: Error) => logger.warn('push: recording deliveries failed', { message: error.message }))
+      .finally(() => {
+        this.flushing = null
+        this.settleIdle()
+      })
+    return this.flushing
+  }
+
+  /** The VAPID Authorization header for a push service, signed once and reused while valid. */
+  private authorization(endpoint: string, keys: VapidKeys): string {
+    const audience = new URL(endpoint).origin
+    const now = this.o.now()
+    const cached = this.vapidHeaders.get(audience)
+    if (cached && cached.key === keys.publicKey && cached.until > now) return cached.value
+    const expiration = Math.floor(now / 1000) + VAPID_JWT_LIFETIME_S
+    const value = webpush.getVapidHeaders(audience, keys.subject, keys.publicKey, keys.privateKey, 'aes128gcm', expiration).Authorization
+    // Renewed an hour before it expires, so a message in flight never carries an expired token.
+    this.vapidHeaders.set(audience, { key: keys.publicKey, value, until: now + (VAPID_JWT_LIFETIME_S - 3600) * 1000 })
+    return value
   }
 
   private pump() {
@@ -182,7 +226,8 @@ export class PushSender {
         { endpoint: job.endpoint, keys: { p256dh: job.p256dh, auth: job.auth } },
         JSON.stringify(job.payload),
         {
-          vapidDetails: { subject: keys.subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+          // No vapidDetails: the Authorization header is set below from a JWT signed once per push
+          // service (signing one per message would cost more than the encryption).
           contentEncoding: 'aes128gcm',
           TTL: job.ttlSeconds ?? this.o.ttlSeconds,
           urgency: job.urgency ?? 'normal',
@@ -190,6 +235,7 @@ export class PushSender {
         },
       )
       const headers = Object.fromEntries(Object.entries(details.headers).map(([k, v]) => [k, String(v)]))
+      headers.Authorization = this.authorization(job.endpoint, keys)
       const response = await this.o.fetch(job.endpoint, {
         method: 'POST',
         headers,
@@ -217,11 +263,16 @@ export class PushSender {
     if (status >= 200 && status < 300) {
       pushCounters.sent++
       pushCounters.observeDelay(this.o.now() - q.queuedAt)
-      await db.pushSubscription.updateMany({ where: { id }, data: { lastSuccessAt: new Date(this.o.now()), failures: 0 } })
+      this.succeeded.add(id)
+      if (!this.flushTimer) {
+        this.flushTimer = setTimeout(() => void this.flushSuccesses(), SUCCESS_FLUSH_MS)
+        this.flushTimer.unref?.()
+      }
       return
     }
     if (status === 404 || status === 410) {
       pushCounters.gone++
+      this.succeeded.delete(id)
       // Dropped for good: the browser unsubscribed or the subscription expired.
       this.waiting.splice(0, this.waiting.length, ...this.waiting.filter(w => w.job.subscriptionId !== id))
       await db.pushSubscription.deleteMany({ where: { id } })
