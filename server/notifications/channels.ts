@@ -4,7 +4,8 @@ import type { Db } from '../utils/db'
 /**
  * One notification for one recipient, decided once by the notifier (who, what, which channels) and
  * handed to every channel the recipient enabled for its type. Channels decide how: the in-app
- * channel stores, merges and streams it; email and push (a later issue) will queue it in an outbox.
+ * channel stores, merges and streams it; email parks it in EmailPending, push queues encrypted messages
+ * (server/push).
  */
 export interface Delivery {
   recipientId: string

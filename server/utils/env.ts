@@ -57,10 +57,22 @@ const envSchema = z.object({
   DIGEST_CRON: z.string().trim().default('0 * * * *').refine(isCron, 'DIGEST_CRON must be a 5-field cron expression such as "0 * * * *"'),
   /** a notification is emailed only if still unread this long after it happened */
   EMAIL_NOTIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(300),
+  // --- web push (docs/push.md) ---
+  /** VAPID key pair (base64url, uncompressed P-256 public key / 32-byte private key); unset = generated once and kept in the database (AppSecret) */
+  VAPID_PUBLIC_KEY: z.string().trim().refine(v => base64urlBytes(v) === 65, 'VAPID_PUBLIC_KEY must be a base64url uncompressed P-256 public key (65 bytes), e.g. from npx web-push generate-vapid-keys').optional(),
+  VAPID_PRIVATE_KEY: z.string().trim().refine(v => base64urlBytes(v) === 32, 'VAPID_PRIVATE_KEY must be a base64url P-256 private key (32 bytes)').optional(),
+  /** contact the push services may use (mailto: or https:); unset = mailto:no-reply@the PUBLIC_ORIGIN host */
+  VAPID_SUBJECT: z.string().trim().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'VAPID_SUBJECT must be mailto:someone@example.com or an https:// URL').optional(),
+  /** more push service origins (comma-separated, scheme://host[:port]) accepted as subscription endpoints, next to the public push services */
+  PUSH_ENDPOINT_ALLOWLIST: z.string().optional(),
   // --- operations (docs/operations.md) ---
   /** bearer token that /api/metrics asks for; unset = no metrics endpoint (404) */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 32)').regex(/^\S+$/, 'METRICS_TOKEN must not contain spaces').optional(),
 })
+
+function base64urlBytes(value: string): number {
+  return /^[\w-]+$/.test(value) ? Buffer.from(value, 'base64url').length : -1
+}
 
 function isCron(value: string): boolean {
   if (value.split(/\s+/).length !== 5) return false
@@ -73,7 +85,7 @@ function isCron(value: string): boolean {
   }
 }
 
-export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean, mailFrom: string }
+export type Env = z.infer<typeof envSchema> & { allowedOrigins: string[], secureCookies: boolean, mailFrom: string, vapidSubject: string, pushEndpointOrigins: string[] }
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
@@ -89,7 +101,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   const allowedOrigins = allowedOriginsOf(env)
   if (env.NODE_ENV === 'production') refuseInsecure(env, allowedOrigins)
   const mailFrom = env.MAIL_FROM ?? `TaskTracker Pro <no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}>`
-  return { ...env, allowedOrigins, secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom }
+  if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) throw new Error('Invalid configuration: set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither (then a pair is generated and kept in the database)')
+  const vapidSubject = env.VAPID_SUBJECT ?? `mailto:no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}`
+  return { ...env, allowedOrigins, secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom, vapidSubject, pushEndpointOrigins: originList('PUSH_ENDPOINT_ALLOWLIST', env.PUSH_ENDPOINT_ALLOWLIST) }
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]']
@@ -130,6 +144,19 @@ function refuseInsecure(env: z.infer<typeof envSchema>, origins: string[]) {
   if (insecure.length) {
     throw new Error(`Invalid configuration: ${insecure.join(', ')} is plain http in production; use https for PUBLIC_ORIGIN and ALLOWED_ORIGINS, or set ALLOW_INSECURE_ORIGIN=true if TLS ends in front of the app on a network you trust`)
   }
+}
+
+/** A comma-separated list of origins, normalized; any entry that is not an origin stops the start. */
+function originList(name: string, value: string | undefined): string[] {
+  const origins: string[] = []
+  const problems: string[] = []
+  for (const entry of (value ?? '').split(',').map(o => o.trim()).filter(Boolean)) {
+    const origin = normalizeOrigin(entry)
+    if (origin) origins.push(origin)
+    else problems.push(`${name}: "${entry}" is not an origin such as https://push.example.com`)
+  }
+  if (problems.length) throw new Error(`Invalid configuration: ${problems.join('; ')}`)
+  return [...new Set(origins)]
 }
 
 let cached: Env | undefined

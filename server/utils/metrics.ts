@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createError, defineEventHandler, getHeader, setHeader } from 'h3'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { pushCounters } from '../push/pushMetrics'
+import { usePushSender } from '../push/sender'
 import { readEventMetrics } from '../realtime/eventMetrics'
 import { fanout } from '../realtime/fanout'
 import { readSocketMetrics, type SocketMetrics } from '../realtime/socketMetrics'
@@ -116,6 +118,21 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
   mirroredCounter(registry, 'tt_events_published_total', 'Committed project events this instance published on the bus', () => readEventMetrics().published)
   mirroredCounter(registry, 'tt_fanout_events_total', 'Events the bus delivered to projects with caught-up sockets on this instance', () => readEventMetrics().fannedOut)
   mirroredCounter(registry, 'tt_fanout_frames_total', 'Event frames the direct fan-out wrote to sockets on this instance', () => readEventMetrics().framesWritten)
+
+  new Gauge({
+    name: 'tt_push_queue_depth',
+    help: 'Web Push messages waiting (retries included) or in flight on this instance',
+    registers: [registry],
+    collect() {
+      this.set(usePushSender()?.depth() ?? 0)
+    },
+  })
+  mirroredLabelledCounter(registry, 'tt_push_messages_total', 'Web Push messages by outcome: sent (2xx), failed (given up), gone (404/410, subscription deleted), retried (429, 5xx, timeout)', 'outcome', () => ({
+    sent: pushCounters.sent,
+    failed: pushCounters.failed,
+    gone: pushCounters.gone,
+    retried: pushCounters.retried,
+  }))
 
   const callDuration = new Histogram({
     name: 'tt_trpc_request_duration_seconds',

@@ -151,4 +151,22 @@ describe('parseEnv', () => {
     expect(parseEnv({ NUXT_PORT: '3999', PORT: '4000' }).allowedOrigins[0]).toBe('http://localhost:3999')
     expect(parseEnv({ PORT: '4000', PUBLIC_ORIGIN: 'https://tasks.example.com' }).PUBLIC_ORIGIN).toBe('https://tasks.example.com')
   })
+
+  it('VAPID keys come as a pair of base64url keys of the right sizes; the subject defaults to the PUBLIC_ORIGIN host', () => {
+    const publicKey = Buffer.alloc(65, 4).toString('base64url')
+    const privateKey = Buffer.alloc(32, 7).toString('base64url')
+    expect(parseEnv({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey })).toMatchObject({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey })
+    expect(parseEnv({ PUBLIC_ORIGIN: 'https://tasks.example.com' }).vapidSubject).toBe('mailto:no-reply@tasks.example.com')
+    expect(parseEnv({ VAPID_SUBJECT: 'https://tasks.example.com/contact' }).vapidSubject).toBe('https://tasks.example.com/contact')
+    expect(() => parseEnv({ VAPID_PUBLIC_KEY: publicKey })).toThrow('set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither')
+    expect(() => parseEnv({ VAPID_PUBLIC_KEY: publicKey.slice(2), VAPID_PRIVATE_KEY: privateKey })).toThrow('VAPID_PUBLIC_KEY must be a base64url uncompressed P-256 public key')
+    expect(() => parseEnv({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: 'not/base64url' })).toThrow('VAPID_PRIVATE_KEY must be a base64url P-256 private key')
+    expect(() => parseEnv({ VAPID_SUBJECT: 'ops@example.com' })).toThrow('VAPID_SUBJECT must be mailto:')
+  })
+
+  it('PUSH_ENDPOINT_ALLOWLIST is a list of origins', () => {
+    expect(parseEnv({}).pushEndpointOrigins).toEqual([])
+    expect(parseEnv({ PUSH_ENDPOINT_ALLOWLIST: 'https://push.example.com/, http://127.0.0.1:8999' }).pushEndpointOrigins).toEqual(['https://push.example.com', 'http://127.0.0.1:8999'])
+    expect(() => parseEnv({ PUSH_ENDPOINT_ALLOWLIST: 'push.example.com' })).toThrow('PUSH_ENDPOINT_ALLOWLIST: "push.example.com" is not an origin')
+  })
 })

@@ -7,6 +7,7 @@ import { memberRouter } from './member'
 import { notificationRouter } from './notification'
 import { presenceRouter } from './presence'
 import { projectRouter } from './project'
+import { pushRouter } from './push'
 import { taskRouter } from './task'
 
 export const appRouter = router({
@@ -19,6 +20,7 @@ export const appRouter = router({
   notification: notificationRouter,
   activity: activityRouter,
   presence: presenceRouter,
+  push: pushRouter,
 })
 
 export type AppRouter = typeof appRouter
