@@ -52,6 +52,10 @@ const envSchema = z.object({
   // --- operations (docs/operations.md) ---
   /** bearer token that /api/metrics asks for; unset = no metrics endpoint (404) */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 32)').regex(/^\S+$/, 'METRICS_TOKEN must not contain spaces').optional(),
+  /** on SIGTERM, open WebSockets are closed (1012) spread evenly over this many ms, so clients do not reconnect in one burst */
+  SHUTDOWN_SPREAD_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  /** on SIGTERM, the process exits after at most this many ms, even if a request or socket hangs */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
 })
 
 function isCron(value: string): boolean {
@@ -78,6 +82,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error(`Invalid configuration: ${issues}`)
   }
   const env = result.data
+  if (env.SHUTDOWN_SPREAD_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+    throw new Error('Invalid configuration: SHUTDOWN_SPREAD_MS must be less than SHUTDOWN_TIMEOUT_MS (sockets are closed within the spread, the process exits by the timeout)')
+  }
   const mailFrom = env.MAIL_FROM ?? `TaskTracker Pro <no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}>`
   return { ...env, allowedOrigins: allowedOriginsOf(env), secureCookies: env.PUBLIC_ORIGIN.startsWith('https://'), mailFrom }
 }
