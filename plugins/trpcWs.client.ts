@@ -5,6 +5,8 @@ import type { AppRouter } from '~~/server/trpc/routers/_app'
 /** Close codes the server sends (docs/websocket.md, "Close codes"). */
 export const CloseCode = {
   GOING_AWAY: 1001,
+  /** the instance is shutting down gracefully (SIGTERM): another one takes the socket at once */
+  SERVICE_RESTART: 1012,
   UNSUPPORTED_DATA: 1003,
   MESSAGE_TOO_BIG: 1009,
   SLOW_CONSUMER: 4008,
@@ -26,12 +28,15 @@ export function isSignedOutClose(code: number): boolean {
 /**
  * Reconnect delay: exponential from 500 ms up to 30 s, with jitter so tabs do not reconnect in step.
  * The first attempt after a close depends on why the server closed: a slow consumer (4008) comes
- * back at once and resumes from its last event id; a server restart (1001) spreads every tab over
+ * back at once and resumes from its last event id; so does a graceful shutdown (1012, within 250 ms
+ * of jitter: the server already spread its closes); a server restart (1001) spreads every tab over
  * 0.5–5 s so the new process is not hit by all of them in the same instant.
  */
 export function reconnectDelay(attempt: number, closeCode: number | null = null, random: () => number = Math.random): number {
   if (attempt === 0 && closeCode === CloseCode.SLOW_CONSUMER) return 0
   if (attempt === 0 && closeCode === CloseCode.GOING_AWAY) return 500 + random() * 4500
+  // A graceful shutdown already spreads its closes over a few seconds: reconnect now (to another instance).
+  if (attempt === 0 && closeCode === CloseCode.SERVICE_RESTART) return random() * 250
   // Over the socket cap: another tab (or device) may close one soon; do not knock at once.
   if (attempt === 0 && closeCode === CloseCode.TOO_MANY_SOCKETS) return 5_000 + random() * 5_000
   return Math.min(30_000, 500 * 2 ** attempt) * (0.5 + random() / 2)

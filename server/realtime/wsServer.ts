@@ -11,6 +11,7 @@ import { logCallError, logger } from '../utils/logger'
 import { markConnection } from './connection'
 import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
+import { useSocketDrain, type SocketDrain } from './shutdown'
 import { useRevocationBus, type RevocationBus } from './revocation'
 import { socketMetrics } from './socketMetrics'
 import { RECHECK_MS, SocketRegistry, type LiveSocket } from './socketRegistry'
@@ -61,6 +62,8 @@ export interface TrpcSocketHandlerOptions {
   revocations?: RevocationBus
   /** Where sockets are counted per user and address (default: the process's, Redis when REDIS_URL is set). */
   slots?: SocketSlots
+  /** Closes the sockets with 1012 at shutdown (default: the process's, see server/realtime/shutdown.ts). */
+  drain?: SocketDrain
 }
 
 /** A frame the send gate may drop when the socket is behind. */
@@ -112,6 +115,7 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
   })
   // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
   const wss = new WebSocketServer({ noServer: true })
+  const drain = options.drain ?? useSocketDrain()
   configureFanout({ serialize: appRouter._def._config.transformer.output.serialize })
   const handler = getWSConnectionHandler({
     wss,
@@ -157,6 +161,7 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     const ip = clientIp(peer, useEnv().TRUST_PROXY)
     // Counted, capped per address (4429), and given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408).
     const live = registry.open(socket, connId, ip)
+    drain.track(socket)
     peers.set(req, { ip, connId, live })
     logSocketLifecycle(socket, live)
     // Presence is per connection: whatever this socket showed ends with it.

@@ -68,6 +68,10 @@ const envSchema = z.object({
   // --- operations (docs/operations.md) ---
   /** bearer token that /api/metrics asks for; unset = no metrics endpoint (404) */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 32)').regex(/^\S+$/, 'METRICS_TOKEN must not contain spaces').optional(),
+  /** on SIGTERM, open WebSockets are closed (1012) spread evenly over this many ms, so clients do not reconnect in one burst */
+  SHUTDOWN_SPREAD_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  /** on SIGTERM, the process exits after at most this many ms, even if a request or socket hangs */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
 })
 
 function base64urlBytes(value: string): number {
@@ -100,6 +104,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   const env = result.data
   const allowedOrigins = allowedOriginsOf(env)
   if (env.NODE_ENV === 'production') refuseInsecure(env, allowedOrigins)
+  if (env.SHUTDOWN_SPREAD_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+    throw new Error('Invalid configuration: SHUTDOWN_SPREAD_MS must be less than SHUTDOWN_TIMEOUT_MS (sockets are closed within the spread, the process exits by the timeout)')
+  }
   const mailFrom = env.MAIL_FROM ?? `TaskTracker Pro <no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}>`
   if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) throw new Error('Invalid configuration: set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither (then a pair is generated and kept in the database)')
   const vapidSubject = env.VAPID_SUBJECT ?? `mailto:no-reply@${new URL(env.PUBLIC_ORIGIN).hostname}`

@@ -1,6 +1,7 @@
 import { defineEventHandler, setHeader, setResponseStatus } from 'h3'
 import { Redis } from 'ioredis'
 import type { Db } from './db'
+import { isShuttingDown } from './lifecycle'
 import { logger } from './logger'
 import { DATABASE_RETRY_AFTER_SECONDS } from './outage'
 
@@ -176,12 +177,18 @@ export const READY_RETRY_AFTER_SECONDS = DATABASE_RETRY_AFTER_SECONDS
 
 /**
  * `GET /api/ready`: 200 `{ status: 'ok', checks }`, or 503 `{ status: 'unavailable', checks }` with
- * Retry-After. The body names each check's state only: no error messages, hosts or stacks.
+ * Retry-After (503 `{ status: 'shutting down' }` from SIGTERM on). The body names each check's state only: no error messages, hosts or stacks.
  */
 export function createReadyHandler(readiness: () => Readiness) {
   return defineEventHandler(async (event) => {
-    const { ready, checks } = await readiness().check()
     setHeader(event, 'cache-control', 'no-store')
+    // Draining (SIGTERM): not ready whatever the checks say, without running them.
+    if (isShuttingDown()) {
+      setResponseStatus(event, 503, 'Service Unavailable')
+      setHeader(event, 'retry-after', READY_RETRY_AFTER_SECONDS)
+      return { status: 'shutting down' }
+    }
+    const { ready, checks } = await readiness().check()
     if (!ready) {
       setResponseStatus(event, 503, 'Service Unavailable')
       setHeader(event, 'retry-after', READY_RETRY_AFTER_SECONDS)

@@ -14,6 +14,8 @@ export interface AppServer {
   pid: number
   /** stdout + stderr so far (for failure messages) */
   output: () => string
+  /** Settles when the process exits (by itself, `stop()`, or a signal a test sends to `pid`). */
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   stop: () => Promise<void>
 }
 
@@ -52,7 +54,7 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
-  const exited = new Promise<void>(resolveExit => child.once('exit', () => resolveExit()))
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolveExit => child.once('exit', (code, signal) => resolveExit({ code, signal })))
 
   async function stop() {
     if (child.exitCode === null && child.signalCode === null) {
@@ -82,5 +84,5 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
     }
     await new Promise(r => setTimeout(r, 250))
   }
-  return { baseUrl, port, pid: child.pid!, output: () => output, stop }
+  return { baseUrl, port, pid: child.pid!, output: () => output, exited, stop }
 }

@@ -146,6 +146,14 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ METRICS_TOKEN: 'too-short' })).toThrow('Invalid configuration: METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters')
     expect(() => parseEnv({ METRICS_TOKEN: 'has a space in the middle' })).toThrow('METRICS_TOKEN must not contain spaces')
   })
+  it('SHUTDOWN_SPREAD_MS and SHUTDOWN_TIMEOUT_MS default to 3 s and 10 s; the spread must end before the timeout', () => {
+    expect(parseEnv({})).toMatchObject({ SHUTDOWN_SPREAD_MS: 3_000, SHUTDOWN_TIMEOUT_MS: 10_000 })
+    expect(parseEnv({ SHUTDOWN_SPREAD_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' })).toMatchObject({ SHUTDOWN_SPREAD_MS: 0, SHUTDOWN_TIMEOUT_MS: 1_000 })
+    expect(() => parseEnv({ SHUTDOWN_SPREAD_MS: '-1' })).toThrow('Invalid configuration: SHUTDOWN_SPREAD_MS')
+    expect(() => parseEnv({ SHUTDOWN_TIMEOUT_MS: '500' })).toThrow('Invalid configuration: SHUTDOWN_TIMEOUT_MS')
+    expect(() => parseEnv({ SHUTDOWN_TIMEOUT_MS: 'soon' })).toThrow('Invalid configuration: SHUTDOWN_TIMEOUT_MS')
+    expect(() => parseEnv({ SHUTDOWN_SPREAD_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' })).toThrow('SHUTDOWN_SPREAD_MS must be less than SHUTDOWN_TIMEOUT_MS')
+  })
   it('an unset PUBLIC_ORIGIN follows the port the server listens on', () => {
     expect(parseEnv({ PORT: '4000' }).PUBLIC_ORIGIN).toBe('http://localhost:4000')
     expect(parseEnv({ NUXT_PORT: '3999', PORT: '4000' }).allowedOrigins[0]).toBe('http://localhost:3999')
