@@ -37,8 +37,11 @@ function openSse(url: string, headers: Record<string, string>) {
     let buffer = ''
     const decoder = new TextDecoder()
     try {
-      for await (const chunk of res.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true })
+      const reader = res.body!.getReader()
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        buffer += decoder.decode(value, { stream: true })
         let end: number
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end)
