@@ -10,6 +10,12 @@ const labels: Record<ConnectionState, string> = {
   signedOut: 'Signed out',
 }
 
+/** On a fallback transport (docs/websocket.md, "Fallback transports"), "Live" says which. */
+const fallbackLabels = {
+  sse: 'Live (fallback)',
+  polling: 'Refreshing every 5 s',
+} as const
+
 /**
  * The tab's real-time connection, for the UI: its state, a label to show or read out, and the
  * writes waiting in the outbox ("3 changes waiting") until the connection is back.
@@ -22,7 +28,12 @@ export function useRealtime() {
   const unavailable = computed(() => outbox.serverUnavailable && store.status !== 'offline')
   return {
     state: computed(() => (unavailable.value ? 'reconnecting' : store.status)),
-    label: computed(() => (unavailable.value ? SERVER_UNAVAILABLE_TEXT : labels[store.status])),
+    label: computed(() => {
+      if (unavailable.value) return SERVER_UNAVAILABLE_TEXT
+      if (store.status === 'live' && store.transport !== 'websocket') return fallbackLabels[store.transport]
+      return labels[store.status]
+    }),
+    transport: computed(() => store.transport),
     waiting,
     waitingLabel: computed(() => (waiting.value ? `${waiting.value} ${waiting.value === 1 ? 'change' : 'changes'} waiting` : '')),
     lastClose: computed(() => store.lastClose),

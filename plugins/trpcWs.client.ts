@@ -1,6 +1,7 @@
-import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client'
+import { createTRPCClient, createWSClient, httpLink, httpSubscriptionLink, wsLink, type TRPCClient } from '@trpc/client'
 import superjson from 'superjson'
 import type { AppRouter } from '~~/server/trpc/routers/_app'
+import { pollingLink, probeWebSocket, switchingLink, TransportController, WS_OPEN_TIMEOUT_MS } from '~/utils/realtimeTransport'
 
 /** Close codes the server sends (docs/websocket.md, "Close codes"). */
 export const CloseCode = {
@@ -96,18 +97,27 @@ export function createBackoffGate(isOnline: () => boolean) {
  * (the server's or the network's) are reported to `onClose` before tRPC sees them, so the delay of
  * the reconnect that follows can depend on the code.
  */
-function retryable(Base: typeof WebSocket, onClose: (code: number, reason: string) => void): typeof WebSocket {
+function retryable(Base: typeof WebSocket, onClose: (code: number, reason: string) => void, onOpenFailed: () => void = () => {}): typeof WebSocket {
   return class RetryableWebSocket extends Base {
     private closedByClient = false
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols)
       let settled = false
+      let opened = false
       const settle = () => {
         settled = true
       }
+      // A proxy that holds the upgrade without answering: give up on it (and count it as failed).
+      const openTimer = setTimeout(() => this.close(), WS_OPEN_TIMEOUT_MS)
+      this.addEventListener('open', () => {
+        opened = true
+        clearTimeout(openTimer)
+      })
       this.addEventListener('open', settle)
       this.addEventListener('error', settle)
       this.addEventListener('close', (event) => {
+        clearTimeout(openTimer)
+        if (!opened) onOpenFailed()
         if (!this.closedByClient) onClose(event.code, event.reason)
         if (!settled) this.dispatchEvent(new Event('error'))
       })
@@ -125,6 +135,8 @@ export interface RealtimeSocketOptions {
   WebSocket: typeof WebSocket
   /** Every close this tab did not ask for. */
   onClose?: (code: number, reason: string) => void
+  /** A socket closed before it opened (refused upgrade) or did not open in time. */
+  onOpenFailed?: () => void
   /** Once, when the server says this tab is signed out (4401 / 4408): the socket stays closed. */
   onSignedOut: (code: number) => void
   /** Reconnect delay by attempt and the code of the close before it (default: {@link reconnectDelay}, no gate). */
@@ -157,7 +169,7 @@ export function createRealtimeSocket(options: RealtimeSocketOptions) {
         // A bug of this client (it sent a frame the server refuses): worth a line in the console.
         console.warn(`[realtime] the server closed the socket with ${code}${reason ? ` (${reason})` : ''}; reconnecting`)
       }
-    }),
+    }, options.onOpenFailed),
     lazy: { enabled: true, closeMs: 10_000 },
     retryDelayMs: (attempt) => {
       const code = lastCloseCode
@@ -186,6 +198,18 @@ export default defineNuxtPlugin(() => {
   const gate = createBackoffGate(() => navigator.onLine)
   const url = `${location.origin.replace(/^http/, 'ws')}/api/trpc-ws`
   const router = useRouter()
+  const signOut = () => {
+    realtime.signedOut()
+    useAuthStore().clear()
+    // A fresh app on the sign-in page (no state of the signed-out user survives), back here after.
+    void reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true })
+  }
+  // WebSocket first; SSE, then polling, when it cannot be used (docs/websocket.md, "Fallback transports").
+  const transport = new TransportController({ probeWebSocket: () => probeWebSocket(WebSocket, url) })
+  transport.onChange(() => {
+    realtime.setTransport(transport.transport, transport.live)
+    if (transport.live) void outbox.replay()
+  })
   const socket = createRealtimeSocket({
     url: async () => {
       await gate.wait()
@@ -193,12 +217,8 @@ export default defineNuxtPlugin(() => {
     },
     WebSocket,
     onClose: (code, reason) => realtime.closed(code, reason),
-    onSignedOut: () => {
-      realtime.signedOut()
-      useAuthStore().clear()
-      // A fresh app on the sign-in page (no state of the signed-out user survives), back here after.
-      void reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true })
-    },
+    onOpenFailed: () => transport.wsFailed(),
+    onSignedOut: signOut,
     retryDelay: (attempt, code) => gate.schedule(reconnectDelay(attempt, code)),
   })
   let wasLive = false
@@ -208,6 +228,7 @@ export default defineNuxtPlugin(() => {
       // Connected again: the server is reachable, send what was queued meanwhile.
       if (s.state === 'pending' && wasLive) void outbox.replay()
       if (s.state === 'pending') wasLive = true
+      if (s.state === 'pending') transport.wsOpened()
     },
   })
   realtime.watchBrowser(() => {
@@ -220,6 +241,23 @@ export default defineNuxtPlugin(() => {
     if (open) socket['reconnect'](null)
     void outbox.replay()
   })
-  const trpcWs: TRPCClient<AppRouter> | null = createTRPCClient<AppRouter>({ links: [wsLink({ client: socket, transformer: superjson })] })
+  // Its own HTTP client for polling (`$trpc` would make this plugin's type depend on itself).
+  const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${location.origin}/api/trpc`, transformer: superjson })] })
+  const trpcWs: TRPCClient<AppRouter> | null = createTRPCClient<AppRouter>({
+    links: [switchingLink<AppRouter>({
+      controller: transport,
+      websocket: wsLink({ client: socket, transformer: superjson }),
+      sse: httpSubscriptionLink({ url: `${location.origin}/api/trpc`, transformer: superjson }),
+      polling: pollingLink({
+        fetchPage: (procedure, input) => procedure === 'project.eventsSince'
+          ? trpc.project.eventsSince.query({ projectId: String(input.projectId), lastEventId: String(input.lastEventId) })
+          : trpc.notification.eventsSince.query({ lastEventId: String(input.lastEventId) }),
+        latestId: async (path, input) => path === 'project.onEvent'
+          ? String((await trpc.project.byId.query({ id: String(input.projectId) })).eventSeq)
+          : String((await trpc.notification.unreadCount.query()).lastSeq),
+      }),
+      onSignedOut: signOut,
+    })],
+  })
   return { provide: { trpcWs } }
 })

@@ -1,3 +1,5 @@
+import type { Transport } from '~/utils/realtimeTransport'
+
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'signedOut'
 
 /** How the tab's last socket ended, as the server (or the network) closed it. */
@@ -18,9 +20,23 @@ export const useRealtimeStore = defineStore('realtime', () => {
   const commentChanges = ref<Record<string, number>>({})
   /** The last close not asked for by this tab (4008 slow consumer, 1001 server restart, 1006 network…). */
   const lastClose = ref<SocketClose | null>(null)
+  /** What carries the subscriptions: the socket, or a fallback when it cannot be used (docs/websocket.md). */
+  const transport = ref<Transport>('websocket')
+  /** Whether the fallback in use delivers (an SSE stream connected, a poll answered). */
+  const fallbackLive = ref(false)
   let everOpened = false
 
-  const status = computed<ConnectionState>(() => (!browserOnline.value ? 'offline' : state.value))
+  const status = computed<ConnectionState>(() => {
+    if (!browserOnline.value) return 'offline'
+    if (state.value === 'signedOut' || transport.value === 'websocket') return state.value
+    return fallbackLive.value ? 'live' : 'connecting'
+  })
+
+  /** Follows the transport state machine (utils/realtimeTransport.ts). */
+  function setTransport(next: Transport, live: boolean) {
+    transport.value = next
+    fallbackLive.value = live
+  }
 
   /** Follows the socket: `connecting` (with the error of the lost socket when retrying), `pending` = open. */
   function socketState(next: 'idle' | 'connecting' | 'pending', lostConnection: boolean) {
@@ -78,5 +94,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, signedOut, watchBrowser, accept, taskChanged, commented, startAt, forget }
+  return { state, status, transport, fallbackLive, setTransport, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, signedOut, watchBrowser, accept, taskChanged, commented, startAt, forget }
 })

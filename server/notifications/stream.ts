@@ -104,3 +104,38 @@ export async function openNotificationStream(
   }
   return stream()
 }
+
+export interface NotificationEventsPage {
+  /** `{ id, data }` as the stream's `tracked` envelopes arrive on the client: id = String(seq) */
+  events: { id: string, data: NotificationStreamEvent }[]
+  /** the badge now: read-state changes made elsewhere are not in the table's seqs, so polling gets it each time */
+  unreadCount: number
+  /** more notifications follow: ask again at once from the last id */
+  more: boolean
+}
+
+/**
+ * The polling fallback of {@link openNotificationStream}: the notifications created or changed after
+ * `lastEventId` (a per-user seq, the same resume id), oldest first, at most `limit`, each as the
+ * stream would have sent it.
+ */
+export async function notificationEventsSince(db: Db, userId: string, input: { lastEventId: string, limit: number }): Promise<NotificationEventsPage> {
+  const after = parseSeq(input.lastEventId)
+  const settings = await db.notificationSettings.findUnique({ where: { userId }, select: { lastSeq: true } })
+  const lastSeq = settings?.lastSeq ?? 0
+  if (after > lastSeq) {
+    throw new DomainError('BAD_REQUEST', `lastEventId ${after} is ahead of your notifications, which are at ${lastSeq}: reload them`)
+  }
+  const rows = await db.notification.findMany({
+    where: { userId, seq: { gt: after } },
+    orderBy: { seq: 'asc' },
+    take: input.limit + 1,
+    select: notificationSelect,
+  })
+  const unreadCount = await countUnread(db, userId)
+  const events = rows.slice(0, input.limit).map(row => ({
+    id: String(row.seq),
+    data: { kind: 'notification', notification: toNotificationItem(row), unreadCount } satisfies NotificationStreamEvent as NotificationStreamEvent,
+  }))
+  return { events, unreadCount, more: rows.length > input.limit }
+}

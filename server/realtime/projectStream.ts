@@ -178,3 +178,44 @@ export async function openProjectEventStream(
   }
   return stream()
 }
+
+export interface ProjectEventsPage {
+  /** `{ id, data }` as the stream's `tracked` envelopes arrive on the client: id = String(seq) */
+  events: { id: string, data: ProjectEvent }[]
+  /** more events follow: ask again at once from the last id */
+  more: boolean
+}
+
+/**
+ * The polling fallback of {@link openProjectEventStream}: the events after `lastEventId` (a seq, the
+ * same resume id), oldest first, at most `limit`. A member gets the log; someone removed from the
+ * project since `lastEventId` still gets it up to the event that removed them (so the client learns
+ * why), and NOT_FOUND after that, as any non-member.
+ */
+export async function projectEventsSince(
+  db: Db,
+  userId: string,
+  input: { projectId: string, lastEventId: string, limit: number },
+): Promise<ProjectEventsPage> {
+  const { projectId, limit } = input
+  const after = parseSeq(input.lastEventId)
+  let upTo: number | null = null
+  try {
+    await requireRole(db, projectId, userId)
+  }
+  catch (error) {
+    const removal = await db.projectEvent.findFirst({
+      where: { projectId, seq: { gt: after }, entityId: userId, type: { in: [...membershipEndingEvents] } },
+      orderBy: { seq: 'asc' },
+      select: { seq: true },
+    })
+    if (!removal) throw error
+    upTo = removal.seq
+  }
+  const { eventSeq } = await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })
+  if (after > eventSeq) {
+    throw new DomainError('BAD_REQUEST', `lastEventId ${after} is ahead of project ${projectId}, which is at ${eventSeq}: reload the project`)
+  }
+  const rows = await readEvents(db, projectId, after, upTo === null ? null : upTo + 1, limit + 1)
+  return { events: rows.slice(0, limit).map(event => ({ id: String(event.seq), data: event })), more: rows.length > limit }
+}

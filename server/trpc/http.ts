@@ -6,7 +6,7 @@ import { DomainError } from '../services/errors'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
-import { isForeignOrigin } from '../utils/origin'
+import { isAllowedOrigin, isForeignOrigin } from '../utils/origin'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
 import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
 import { createContextInner, type CookieJar } from './context'
@@ -164,6 +164,13 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
       req,
       createContext: async ({ info, resHeaders }) => {
         if (refusal) throw refusal
+        // A subscription (GET, text/event-stream) is a long-lived read on the session cookie: a page of
+        // another site must not hold one open, as for WebSocket upgrades. Same-origin pages send no
+        // Origin on a GET; one that is sent must be ours.
+        const origin = getHeader(event, 'origin')
+        if (origin && info.calls.some(call => call.procedure?._def.type === 'subscription') && !isAllowedOrigin(origin, env.allowedOrigins)) {
+          throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site subscription refused: this origin may not subscribe' })
+        }
         if (info.calls.length > env.MAX_BATCH_SIZE) {
           throw new TRPCError({ code: 'BAD_REQUEST', message: `A batch may hold at most ${env.MAX_BATCH_SIZE} calls; this one has ${info.calls.length}. Send them in smaller batches.` })
         }

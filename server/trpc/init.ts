@@ -42,10 +42,22 @@ function fieldIssues(error: ZodError) {
   return { fieldErrors, formErrors }
 }
 
+/** Keep-alive comment on every SSE stream. */
+export const SSE_PING_MS = 10_000
+
 const t = initTRPC.context<Context>().create({
   transformer,
   // Without this, production responses would carry stack traces.
   isDev: Boolean(import.meta.dev),
+  // Subscriptions over SSE (the fallback when WebSockets are blocked, docs/websocket.md): a ping
+  // every 10 s keeps proxies from closing an idle stream and lets the client notice a dead one (it
+  // reconnects, with its last event id, after 25 s without a byte). Every 5 minutes the stream is
+  // ended and reopened by the client, which checks its session again (as the socket re-check does).
+  sse: {
+    ping: { enabled: true, intervalMs: SSE_PING_MS },
+    client: { reconnectAfterInactivityMs: 25_000 },
+    maxDurationMs: 5 * 60_000,
+  },
   errorFormatter({ shape, error }) {
     const zod = error.cause instanceof ZodError ? fieldIssues(error.cause) : null
     const domain = error.cause instanceof DomainError ? error.cause : null

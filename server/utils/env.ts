@@ -44,6 +44,8 @@ const envSchema = z.object({
   /** sign-ups allowed per client address in REGISTER_LIMIT_WINDOW_SECONDS (each costs an argon2 hash) */
   REGISTER_LIMIT_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(5),
   REGISTER_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** open subscriptions over SSE (the fallback when WebSockets are blocked) allowed per signed-in user (all instances) */
+  SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(40),
   /** seconds a socket may stay open without authenticating before it is closed */
   WS_AUTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
   // --- email (docs/email.md) ---

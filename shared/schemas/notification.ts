@@ -104,6 +104,11 @@ export type MuteInput = z.infer<typeof muteInput>
 export const unmuteInput = z.object({ id: idSchema })
 export const watchInput = z.object({ taskId: idSchema })
 export const notificationOnEventInput = z.object({ lastEventId: seqStringSchema('A notification id is the decimal seq of a notification').nullish() })
+/** The polling fallback of notification.onEvent: what changed after `lastEventId`, the same resume id. */
+export const notificationEventsSinceInput = z.object({
+  lastEventId: seqStringSchema('A notification id is the decimal seq of a notification'),
+  limit: int4({ min: 1, max: 200 }).default(100),
+})
 
 // --- what clients receive ----------------------------------------------------------------------
 

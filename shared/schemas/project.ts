@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema, roleSchema, seqStringSchema, text } from './common'
+import { idSchema, int4, roleSchema, seqStringSchema, text } from './common'
 import { usernameSchema } from './auth'
 
 export const projectNameSchema = text().trim().min(1, 'Required').max(80, 'At most 80 characters')
@@ -59,3 +59,11 @@ export const projectOnEventInput = z.object({
   lastEventId: eventSeqIdSchema.nullish(),
 })
 export type ProjectOnEventInput = z.infer<typeof projectOnEventInput>
+
+/** The polling fallback of project.onEvent: the events after `lastEventId`, the same resume id. */
+export const projectEventsSinceInput = z.object({
+  projectId: idSchema,
+  lastEventId: eventSeqIdSchema,
+  limit: int4({ min: 1, max: 500 }).default(200),
+})
+export type ProjectEventsSinceInput = z.input<typeof projectEventsSinceInput>

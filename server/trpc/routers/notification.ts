@@ -5,6 +5,7 @@ import {
   digestUpdateInput,
   muteInput,
   notificationArchiveInput,
+  notificationEventsSinceInput,
   notificationListInput,
   notificationMarkReadInput,
   notificationOnEventInput,
@@ -29,7 +30,8 @@ import {
   updatePreferences,
   watchStatus,
 } from '../../notifications/service'
-import { openNotificationStream } from '../../notifications/stream'
+import { notificationEventsSince, openNotificationStream } from '../../notifications/stream'
+import { useSseStreams } from '../../realtime/sseStreams'
 import { protectedProcedure, publicProcedure, router } from '../init'
 
 export const notificationRouter = router({
@@ -63,8 +65,10 @@ export const notificationRouter = router({
   unsubscribe: publicProcedure
     .input(unsubscribeInput.extend({ subscribed: z.boolean().default(false) }))
     .mutation(({ ctx, input }) => unsubscribeWithToken(ctx.db, input.token, input.subscribed)),
-  /** The signed-in user's notifications over the WebSocket; tracked ids are per-user seqs (docs/notifications.md). */
+  /** The signed-in user's notifications over the WebSocket, or SSE as the fallback; tracked ids are per-user seqs (docs/notifications.md). */
   onEvent: protectedProcedure
     .input(notificationOnEventInput)
-    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx.db, ctx.user.id, input, signal)),
+    .subscription(({ ctx, input, signal }) => useSseStreams().serve(ctx, signal, stop => openNotificationStream(ctx.db, ctx.user.id, input, stop))),
+  /** The polling fallback of onEvent: what changed after a resume id (docs/websocket.md, "Fallback transports"). */
+  eventsSince: protectedProcedure.input(notificationEventsSinceInput).query(({ ctx, input }) => notificationEventsSince(ctx.db, ctx.user.id, input)),
 })
