@@ -1,11 +1,11 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
-import { membershipEndingEvents, type ProjectEvent } from '../../shared/events'
+import { membershipEndingEvents, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
 import { requireRole } from '../services/access'
 import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
-import { DirectSink } from './fanout'
+import { DirectSink, wireEventOf } from './fanout'
 import { LiveQueue } from './liveQueue'
 
 /** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
@@ -34,7 +34,8 @@ function parseSeq(lastEventId: string): number {
 
 /**
  * Opens a member's stream of a project's events: gap-free, in seq order, as
- * `tracked(String(seq), event)`. Rejects a non-member with NOT_FOUND before anything is streamed, so
+ * `tracked(String(seq), wireEvent)` (plain JSON, long texts without their previous value: see
+ * `ProjectEventWire` in shared/events.ts). Rejects a non-member with NOT_FOUND before anything is streamed, so
  * the error reaches the client as the subscription's answer.
  *
  * Subscribes to the bus before checking membership and reading the log, so nothing committed in
@@ -53,7 +54,7 @@ export async function openProjectEventStream(
   input: ProjectStreamInput,
   signal: AbortSignal | undefined,
   options: ProjectStreamOptions = {},
-): Promise<AsyncGenerator<TrackedEnvelope<ProjectEvent>, void, unknown>> {
+): Promise<AsyncGenerator<TrackedEnvelope<ProjectEventWire>, void, unknown>> {
   const bus = options.bus ?? useEventBus()
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
@@ -88,7 +89,7 @@ export async function openProjectEventStream(
     const emit = (event: ProjectEvent) => {
       last = event.seq
       if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === userId) ended = true
-      return tracked(String(event.seq), event)
+      return tracked(String(event.seq), wireEventOf(event))
     }
     /** Everything in the log after `last` and before `before` (null: up to the newest). */
     async function* fromLog(before: number | null) {
@@ -136,7 +137,7 @@ export async function openProjectEventStream(
       if (resumeFrom !== null) yield* fromLog(null)
       if (options.direct && !ended && !signal?.aborted) {
         const sink = new DirectSink(projectId, userId, last)
-        yield sink as unknown as TrackedEnvelope<ProjectEvent>
+        yield sink as unknown as TrackedEnvelope<ProjectEventWire>
         if (sink.attached) {
           // The project's fan-out set delivers from now on; hand over what this stream still holds.
           unsubscribe()
