@@ -67,10 +67,11 @@ else if (args.role === 'writer') {
   if (job.target === 'ours') for (let i = 0; i < 3; i++) await fetch(`${job.base}/api/trpc/auth.me`, { headers: { cookie: job.cookie } })
   const start = performance.now()
   const duration = job.durationMs ?? DURATION
-  for (let k = 0; performance.now() - start < duration; k++) {
-    const task = tasks[k % tasks.length]
-    const marker = `${job.prefix}${k}`
-    const due = start + ((k + 1) * 1000) / RATE
+  // Open loop: each write leaves at its time whether or not the previous ones were answered (a slow
+  // write must not lower the offered rate); writes to the same task wait for its previous version.
+  const chains = new Map()
+  const writes = []
+  async function write(k, task, marker) {
     const sentAt = process.hrtime.bigint()
     try {
       if (job.target === 'ours') {
@@ -95,9 +96,18 @@ else if (args.role === 'writer') {
       errors++
       console.error(`writer: ${error.message}`)
     }
-    const wait = due - performance.now()
+  }
+  for (let k = 0; performance.now() - start < duration; k++) {
+    const task = tasks.length ? tasks[k % tasks.length] : { id: 'peer' }
+    const marker = `${job.prefix}${k}`
+    const previous = job.target === 'ours' ? chains.get(task.id) : undefined
+    const done = (previous ?? Promise.resolve()).then(() => write(k, task, marker))
+    if (job.target === 'ours') chains.set(task.id, done)
+    writes.push(done)
+    const wait = start + ((k + 1) * 1000) / RATE - performance.now()
     if (wait > 0) await sleep(wait)
   }
+  await Promise.all(writes)
   process.send({ sent, replies, errors, versions: Object.fromEntries(tasks.map(t => [t.id, t.version])) }, () => process.exit(0))
 }
 else {

@@ -1,12 +1,12 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import { membershipEndingEvents, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
-import { requireRole } from '../services/access'
 import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
 import { DirectSink, wireEventOf } from './fanout'
 import { LiveQueue } from './liveQueue'
+import { readStreamStart } from './streamStart'
 
 /** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
 const MAX_QUEUED = 5_000
@@ -69,8 +69,8 @@ export async function openProjectEventStream(
   signal?.addEventListener('abort', release, { once: true })
   let start: number
   try {
-    await requireRole(db, projectId, userId)
-    const { eventSeq } = await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })
+    // Membership and the current seq in one read shared by the subscriptions starting together.
+    const { eventSeq } = await readStreamStart(db, projectId, userId)
     // An id from the future (a restored database, another deployment) would wait silently forever.
     if (resumeFrom !== null && resumeFrom > eventSeq) {
       throw new DomainError('BAD_REQUEST', `lastEventId ${resumeFrom} is ahead of project ${projectId}, which is at ${eventSeq}: reload the project`)

@@ -8,6 +8,7 @@ import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { CLOSE_SLOW_CONSUMER, fanout, sendLimits } from '../../server/realtime/fanout'
+import { streamStartStats } from '../../server/realtime/streamStart'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, signUp, taskInput } from '../factories'
 import { listenSockets, TestSocket, type SocketServer } from '../factories/sockets'
@@ -141,6 +142,23 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
       sub.unsubscribe()
       wsClient.close()
     }
+  })
+
+  it('shares one membership and seq read among subscriptions starting together, and never answers from a stale one', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const sockets = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(direct, i % 2 ? member.jar : owner.jar)))
+    const before = { ...streamStartStats }
+    for (const socket of sockets) socket.send(subscribeMessage(1, project.id))
+    await Promise.all(sockets.map(socket => socket.waitFor(started(1))))
+    expect(streamStartStats.answered - before.answered).toBe(12)
+    expect(streamStartStats.reads - before.reads).toBeLessThan(12)
+
+    // Removed a moment ago: the next subscription of theirs is refused like a stranger's.
+    await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
+    const late = await connect(direct, member.jar)
+    late.send(subscribeMessage(1, project.id))
+    expect(await late.waitFor(f => f.includes('"error"'))).toContain('NOT_FOUND')
   })
 
   it('fills a gap left by a lost bus message from the log, in order', async () => {
