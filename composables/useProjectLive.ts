@@ -1,4 +1,4 @@
-import type { ProjectEvent } from '~~/shared/events'
+import { fromWireEvent, type ProjectEvent } from '~~/shared/events'
 import { applyProjectEvent, memberToastText, statusToastText } from '~/utils/projectEvents'
 
 /**
@@ -80,7 +80,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
     if (!client) return
     realtime.startAt(project, seq)
     const subscription = client.project.onEvent.subscribe({ projectId: project, lastEventId: String(seq) }, {
-      onData: ({ data }) => handle(project, data),
+      onData: ({ data }) => handle(project, fromWireEvent(data)),
       onError: (err) => {
         // BAD_REQUEST: the log is behind what we rendered (restored database); the page must reload.
         toast.error(`Live updates stopped: ${errorMessage(err)} Reload the page to see the latest changes.`)

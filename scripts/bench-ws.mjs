@@ -31,13 +31,20 @@ import { freePort, httpCaller } from './bench-lib.mjs'
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const SIZES = String(args.n ?? '100,1000,5000').split(',').map(Number)
 const BUSES = String(args.bus ?? 'memory,redis').split(',')
-const RATE = Number(args.rate ?? 5)
+const RATE = Number(args.rate ?? 10)
+const PAYLOAD = Number(args.payload ?? 300)
 const DURATION = Number(args.duration ?? 10) * 1000
 const PER_USER = Number(args['per-user'] ?? 25)
 const TASKS = 20
 const SCENARIO = String(args.scenario ?? 'fanout')
-const RECEIVERS = Number(args.receivers ?? 1)
-const CLIENT = String(args.client ?? 'wslink')
+/** Client of our server: wslink below 5,000 sockets, raw from 5,000 (the stock client would measure the generator). */
+const clientFor = n => String(args.client ?? (n >= 5000 ? 'raw' : 'wslink'))
+/** Peers run in the same invocation for each N (bench-ws-peer.mjs): ws, ws-redis, socketio, socketio-redis. */
+const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filter(Boolean)
+/** Connect+subscribe storms of ours: with the session cookie (the measured run) and with a ticket per socket. */
+const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
+/** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups. */
+const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000' }
 
 if (!existsSync('.output/server/index.mjs')) {
   console.error('No production build: run `npm run build` first.')
@@ -46,7 +53,7 @@ if (!existsSync('.output/server/index.mjs')) {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-/** Child process role: RATE task.updates per second for DURATION, reporting marker → send time. */
+/** Child process role: RATE writes per second for DURATION (task.update on ours, POST /publish on a peer), reporting marker → send time. */
 if (args.role === 'receiver') {
   await receiverRole()
 }
@@ -57,37 +64,59 @@ else if (args.role === 'writer') {
   const replies = []
   let errors = 0
   // Warm-up (connection, JIT): not part of the measured updates.
-  for (let i = 0; i < 3; i++) await fetch(`${job.base}/api/trpc/auth.me`, { headers: { cookie: job.cookie } })
+  if (job.target === 'ours') for (let i = 0; i < 3; i++) await fetch(`${job.base}/api/trpc/auth.me`, { headers: { cookie: job.cookie } })
   const start = performance.now()
   const duration = job.durationMs ?? DURATION
-  for (let k = 0; performance.now() - start < duration; k++) {
-    const task = tasks[k % tasks.length]
-    const marker = `${job.prefix}${k}`
-    const due = start + ((k + 1) * 1000) / RATE
+  // Open loop: each write leaves at its time whether or not the previous ones were answered (a slow
+  // write must not lower the offered rate); writes to the same task wait for its previous version.
+  const chains = new Map()
+  const writes = []
+  async function write(k, task, marker) {
     const sentAt = process.hrtime.bigint()
     try {
-      const res = await fetch(`${job.base}/api/trpc/task.update`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'cookie': job.cookie },
-        body: JSON.stringify(superjson.serialize({ id: task.id, baseVersion: task.version, patch: { title: marker } })),
-      })
-      const body = await res.json()
-      if (body.error) throw new Error(JSON.stringify(body.error.json?.message ?? body.error))
+      if (job.target === 'ours') {
+        const res = await fetch(`${job.base}/api/trpc/task.update`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'cookie': job.cookie },
+          body: JSON.stringify(superjson.serialize({ id: task.id, baseVersion: task.version, patch: { description: payloadOf(marker) } })),
+        })
+        const body = await res.json()
+        if (body.error) throw new Error(JSON.stringify(body.error.json?.message ?? body.error))
+        task.version = superjson.deserialize(body.result.data).version
+      }
+      else {
+        const res = await fetch(`${job.base}/publish`, { method: 'POST', body: JSON.stringify({ marker }) })
+        if (!res.ok) throw new Error(await res.text())
+        await res.arrayBuffer()
+      }
       replies.push(Number(process.hrtime.bigint() - sentAt) / 1e6)
-      task.version = superjson.deserialize(body.result.data).version
       sent.push([marker, String(sentAt)])
     }
     catch (error) {
       errors++
       console.error(`writer: ${error.message}`)
     }
-    const wait = due - performance.now()
+  }
+  for (let k = 0; performance.now() - start < duration; k++) {
+    const task = tasks.length ? tasks[k % tasks.length] : { id: 'peer' }
+    const marker = `${job.prefix}${k}`
+    const previous = job.target === 'ours' ? chains.get(task.id) : undefined
+    const done = (previous ?? Promise.resolve()).then(() => write(k, task, marker))
+    if (job.target === 'ours') chains.set(task.id, done)
+    writes.push(done)
+    const wait = start + ((k + 1) * 1000) / RATE - performance.now()
     if (wait > 0) await sleep(wait)
   }
+  await Promise.all(writes)
   process.send({ sent, replies, errors, versions: Object.fromEntries(tasks.map(t => [t.id, t.version])) }, () => process.exit(0))
 }
 else {
   await main()
+}
+
+/** The task description each write sets: the marker, padded to PAYLOAD bytes (the peers send the same). */
+function payloadOf(marker) {
+  return marker.padEnd(PAYLOAD, '.')
 }
 
 function headerWebSocket(headers) {
@@ -98,81 +127,209 @@ function headerWebSocket(headers) {
   }
 }
 
+/** Passes a child's stderr through, without the inspector's greeting (the bench forces GC through it). */
+function quietInspector(proc) {
+  let rest = ''
+  proc.stderr.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\n')
+    rest = lines.pop()
+    for (const line of lines) if (!/Debugger listening|Debugger ending|For help, see|Debugger attached|Waiting for the debugger/.test(line)) process.stderr.write(`${line}\n`)
+  })
+}
+
+/**
+ * Forces two full GCs in a process started with --expose-gc and --inspect (through the inspector:
+ * `gc()` in its main context), then reads its RSS (/proc) and V8 heap in use. KiB.
+ */
+async function gcMeasure(inspectPort, pid) {
+  const [target] = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false })
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve)
+    socket.once('error', reject)
+  })
+  let id = 0
+  const call = (method, params = {}) => new Promise((resolve) => {
+    const mine = ++id
+    const onMessage = (data) => {
+      const message = JSON.parse(data.toString())
+      if (message.id !== mine) return
+      socket.off('message', onMessage)
+      resolve(message.result)
+    }
+    socket.on('message', onMessage)
+    socket.send(JSON.stringify({ id: mine, method, params }))
+  })
+  const result = await call('Runtime.evaluate', { expression: 'globalThis.gc(); globalThis.gc(); process.memoryUsage().heapUsed', returnByValue: true })
+  socket.close()
+  const heapKiB = Number(result?.result?.value) / 1024
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+  return { heapKiB, rssKiB }
+}
+
+/** A peer server (bench-ws-peer.mjs): `ws` or `socketio`, through Redis when `redisUrl` is given. */
+async function startPeer(kind, redisUrl) {
+  const port = await freePort()
+  const inspectPort = await freePort()
+  const child = fork(new URL('./bench-ws-peer.mjs', import.meta.url).pathname, [`--kind=${kind}`, `--port=${port}`, `--payload=${PAYLOAD}`, ...(redisUrl ? [`--redis=${redisUrl}`] : [])], {
+    execArgv: ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  })
+  quietInspector(child)
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve)
+    child.once('exit', code => reject(new Error(`peer ${kind} exited with ${code}`)))
+  })
+  return { base: `http://127.0.0.1:${port}`, pid: child.pid, inspectPort, stop: () => child.kill('SIGKILL') }
+}
+
 function stats(samples) {
   const s = Float64Array.from(samples).sort()
   const q = p => s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : Number.NaN
   return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.length ? s[s.length - 1] : Number.NaN }
 }
-/** Child process role: subscribes its share of the sockets; on 'finish', waits for every event and reports latencies. */
+/**
+ * Child process role: opens its share of the sockets (`job.client`: raw = plain `ws` speaking tRPC's
+ * protocol, as bare `ws` peers speak it too; wslink = the stock @trpc/client; socketio =
+ * socket.io-client), authenticated by cookie or by a ticket minted per socket (`job.auth`); on
+ * 'finish', waits for every (socket, event) and reports latencies, losses and duplicates.
+ */
 async function receiverRole() {
   // The job comes over IPC (5,000 cookies do not fit in the environment).
   const job = await new Promise(resolve => process.once('message', resolve))
-  const receipts = [] // marker, receive time (monotonic ns), …
   const connectTimes = []
   let errors = 0
+  let duplicates = 0
+  let distinct = 0
   const clients = []
-  const markerPattern = new RegExp(`"to":"(${job.prefix}\\d+)"`)
-  for (let i = 0; i < job.cookies.length; i += 250) {
-    await Promise.all(job.cookies.slice(i, i + 250).map(cookie => new Promise((resolve) => {
-      const started = performance.now()
-      if (job.client === 'raw') {
-        // The same protocol by hand, reading only what it needs: shows the server's side of the latency.
-        const socket = new WebSocket(job.wsUrl, { headers: { cookie }, perMessageDeflate: false })
-        socket.on('open', () => socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: job.projectId } } } })))
+  /** Per socket: marker → receive time (monotonic ns); a second receipt is a duplicate, never a delivery. */
+  const receipts = job.auths.map(() => new Map())
+  const markerPattern = new RegExp(`"to":"(${job.prefix}\\d+)`)
+  const markerOf = (to) => {
+    if (typeof to !== 'string' || !to.startsWith(job.prefix)) return null
+    return /^[^.]*/.exec(to)[0]
+  }
+  const receive = (i, marker) => {
+    if (!marker) return
+    const seen = receipts[i]
+    if (seen.has(marker)) duplicates++
+    else {
+      seen.set(marker, process.hrtime.bigint())
+      distinct++
+    }
+  }
+  async function ticketFor(cookie) {
+    const res = await fetch(`${job.base}/api/trpc/auth.wsTicket`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}' })
+    const body = await res.json()
+    if (body.error) throw new Error(`auth.wsTicket: ${JSON.stringify(body.error.json?.message ?? body.error)}`)
+    return body.result.data.json.ticket
+  }
+  const open = async (auth, i) => {
+    const started = performance.now()
+    const done = () => connectTimes.push(performance.now() - started)
+    if (job.client === 'socketio') {
+      const { io } = await import('socket.io-client')
+      const socket = io(job.wsUrl, { transports: ['websocket'], reconnectionDelay: 1000 })
+      clients.push({ close: () => socket.close() })
+      socket.on('event', event => receive(i, markerOf(event?.data?.changes?.description?.to)))
+      await new Promise((resolve) => {
+        socket.once('connect', () => socket.emit('subscribe', job.projectId, () => {
+          done()
+          resolve()
+        }))
+        socket.once('connect_error', (error) => {
+          errors++
+          console.error(`socket.io: ${error.message}`)
+          resolve()
+        })
+      })
+      return
+    }
+    const token = job.auth === 'ticket' ? await ticketFor(auth.cookie) : null
+    if (job.client === 'raw') {
+      // The same protocol by hand, reading only what it needs: shows the server's side of the latency.
+      const url = token ? `${job.wsUrl}?connectionParams=1` : job.wsUrl
+      const socket = new WebSocket(url, { headers: token ? {} : { cookie: auth.cookie }, perMessageDeflate: false })
+      clients.push({ close: () => socket.close() })
+      await new Promise((resolve) => {
+        socket.on('open', () => {
+          if (token) socket.send(JSON.stringify({ method: 'connectionParams', data: { token } }))
+          socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: job.projectId } } } }))
+        })
         socket.on('message', (data) => {
           const text = data.toString()
           if (text === 'PING') return socket.send('PONG')
+          const marker = markerPattern.exec(text)?.[1]
+          if (marker) return receive(i, marker)
           if (text.includes('"type":"started"')) {
-            connectTimes.push(performance.now() - started)
+            done()
             return resolve()
           }
           if (text.includes('"error"')) {
             errors++
+            console.error(`subscription error: ${text.slice(0, 200)}`)
             return resolve()
           }
-          const marker = markerPattern.exec(text)?.[1]
-          if (marker) receipts.push(marker, process.hrtime.bigint())
         })
-        clients.push({ socket, sub: { unsubscribe: () => {} } })
-        return
-      }
-      const socket = createWSClient({ url: job.wsUrl, WebSocket: headerWebSocket({ cookie }), retryDelayMs: () => 1000 })
-      const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
+        socket.on('error', (error) => {
+          errors++
+          console.error(`socket: ${error.message}`)
+          resolve()
+        })
+      })
+      return
+    }
+    const socket = createWSClient({
+      url: job.wsUrl,
+      WebSocket: headerWebSocket(token ? {} : { cookie: auth.cookie }),
+      connectionParams: token ? () => ({ token }) : undefined,
+      retryDelayMs: () => 1000,
+    })
+    const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
+    await new Promise((resolve) => {
       const sub = client.project.onEvent.subscribe({ projectId: job.projectId }, {
         onStarted: () => {
-          connectTimes.push(performance.now() - started)
+          done()
           resolve()
         },
-        onData: ({ data }) => {
-          const marker = data.data?.changes?.title?.to
-          if (typeof marker === 'string' && marker.startsWith(job.prefix)) receipts.push(marker, process.hrtime.bigint())
-        },
+        onData: ({ data }) => receive(i, markerOf(data.data?.changes?.description?.to)),
         onError: (error) => {
           errors++
           console.error(`subscription error: ${error.message}`)
           resolve()
         },
       })
-      clients.push({ socket, sub })
+      clients.push({ close: () => {
+        sub.unsubscribe()
+        socket.close()
+      } })
+    })
+  }
+  const t0 = performance.now()
+  for (let i = 0; i < job.auths.length; i += 250) {
+    await Promise.all(job.auths.slice(i, i + 250).map((auth, j) => open(auth, i + j).catch((error) => {
+      errors++
+      console.error(error.message)
     })))
   }
-  process.send({ type: 'ready', connectTimes, errors })
+  process.send({ type: 'ready', connectTimes, connectAllMs: performance.now() - t0, errors })
   process.on('message', async (message) => {
     if (message.type !== 'finish') return
-    const sent = new Map(message.sent.map(([marker, at]) => [marker, BigInt(at)]))
-    const expected = sent.size * job.cookies.length
+    const sent = message.sent.map(([marker, at]) => [marker, BigInt(at)])
+    const expected = sent.length * job.auths.length
     const deadline = Date.now() + 15_000
-    while (receipts.length / 2 < expected && Date.now() < deadline) await sleep(50)
+    while (distinct < expected && Date.now() < deadline) await sleep(50)
     const latencies = []
-    for (let i = 0; i < receipts.length; i += 2) {
-      const at = sent.get(receipts[i])
-      if (at !== undefined) latencies.push(Number(receipts[i + 1] - at) / 1e6)
+    let lost = 0
+    for (const seen of receipts) {
+      for (const [marker, at] of sent) {
+        const got = seen.get(marker)
+        if (got === undefined) lost++
+        else latencies.push(Number(got - at) / 1e6)
+      }
     }
-    for (const { socket, sub } of clients) {
-      sub.unsubscribe()
-      socket.close()
-    }
-    process.send({ type: 'done', latencies, received: receipts.length / 2, errors }, () => process.exit(0))
+    for (const client of clients) client.close()
+    process.send({ type: 'done', latencies, received: latencies.length, lost, duplicates, errors }, () => process.exit(0))
   })
 }
 
@@ -203,7 +360,7 @@ function startReceiver(job) {
 
 function runWriter(job) {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL(import.meta.url).pathname, ['--role=writer', `--rate=${RATE}`, `--duration=${DURATION / 1000}`], {
+    const child = fork(new URL(import.meta.url).pathname, ['--role=writer', `--rate=${RATE}`, `--duration=${DURATION / 1000}`, `--payload=${PAYLOAD}`], {
       env: { ...process.env, BENCH_WRITER: JSON.stringify({ ...job, tasks: job.tasks.map(t => ({ id: t.id, version: t.version })) }) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
@@ -242,10 +399,12 @@ async function main() {
     const port = keep?.port ?? await freePort()
     const base = `http://127.0.0.1:${port}`
     const dataDir = keep?.dataDir ?? mkdtempSync(join(tmpdir(), 'tt-bench-ws-'))
-    const proc = spawn(process.execPath, ['.output/server/index.mjs'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: '', REDIS_URL: '', ...extraEnv },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    const inspectPort = await freePort()
+    const proc = spawn(process.execPath, ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`, '.output/server/index.mjs'], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: '', REDIS_URL: '', ...benchLimits, ...extraEnv },
+      stdio: ['ignore', 'inherit', 'pipe'],
     })
+    quietInspector(proc)
     const exited = new Promise(resolve => proc.once('exit', resolve))
     const stop = async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -260,7 +419,7 @@ async function main() {
     const deadline = Date.now() + 90_000
     while (Date.now() < deadline) {
       try {
-        if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, pid: proc.pid, stop, port, dataDir }
+        if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, pid: proc.pid, stop, port, dataDir, inspectPort }
       }
       catch {
       // not listening yet
@@ -275,117 +434,140 @@ async function main() {
 
   const r1 = x => Math.round(x * 10) / 10
 
-  async function runBus(busName) {
-    const redis = busName === 'redis' ? await startRedis() : null
-    const env = redis ? { REDIS_URL: redis.url } : {}
+  /** Our server's row for N sockets on `busName` (memory: one instance; redis: one instance with REDIS_URL). */
+  async function runOurs(setup, n, busName, redis) {
+    const env = busName === 'redis' ? { REDIS_URL: redis.url } : {}
+    // A fresh process per run (same data): its memory before the sockets is not inflated by the
+    // password hashing of the sign-ups or by the previous run's sockets.
+    await setup.server.stop()
+    const server = setup.server = await startServer(env, setup.keep)
+    await setup.owner.call('query', 'auth.me', null)
+    const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
+    const client = clientFor(n)
+    // Each phase has users of its own: a socket's subscribe takes one of its user's socket call
+    // tokens (SOCKET_CALL_LIMIT: 30 at once), and PER_USER sockets of a user subscribe together.
+    const authsFor = (count, phase) => Array.from({ length: count }, (_, j) => ({ cookie: setup.users[phase * setup.perPhase + Math.floor(j / PER_USER)] }))
+    // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
+    const warm = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(100, 2), prefix: 'warm-', client, auth: 'cookie' })
+    await warm.ready
+    await warm.finish([])
+    await sleep(1000)
+    const row = { target: busName === 'redis' ? 'ours + Redis' : 'ours', bus: busName, client, n }
+    // Connect storms with a ticket per socket (API clients): N sockets mint, connect, subscribe, leave.
+    if (AUTHS.includes('ticket')) {
+      const storm = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(n, 1), prefix: 'ticket-', client, auth: 'ticket' })
+      const ready = await storm.ready
+      await storm.finish([])
+      row.connectTicketMs = Math.round(ready.connectAllMs)
+      row.ticketErrors = ready.errors
+      await sleep(2000)
+    }
+    const before = await gcMeasure(server.inspectPort, server.pid)
+    const receiver = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(n, 0), prefix: `bench-${busName}-${n}-`, client, auth: 'cookie' })
+    const ready = await receiver.ready
+    row.connectCookieMs = Math.round(ready.connectAllMs)
+    await sleep(1000)
+    const idle = await gcMeasure(server.inspectPort, server.pid)
+    const writerJob = { target: 'ours', base: server.base, cookie: setup.owner.cookie(), tasks: setup.tasks }
+    // Warm-up writes (not measured): JIT and heap sizing of the write and fan-out paths.
+    const warmup = await runWriter({ ...writerJob, prefix: `warm-${n}-`, durationMs: 2000 })
+    for (const task of setup.tasks) task.version = warmup.versions[task.id] ?? task.version
+    const measured = await measureDeliveries(receiver, { ...writerJob, prefix: `bench-${busName}-${n}-` })
+    for (const task of setup.tasks) task.version = measured.writer.versions[task.id] ?? task.version
+    return finishRow(row, { ready, before, idle, measured, n })
+  }
+
+  /** A peer's row: the same sockets, payload and rate against bench-ws-peer.mjs. */
+  async function runPeer(kind, n, redis) {
+    const [server, withRedis] = kind.split('-')
+    const peer = await startPeer(server, withRedis ? redis.url : null)
+    try {
+      const client = server === 'socketio' ? 'socketio' : 'raw'
+      const wsUrl = server === 'socketio' ? peer.base : `${peer.base.replace('http', 'ws')}/`
+      const authsFor = count => Array.from({ length: count }, () => ({ cookie: '' }))
+      const warm = startReceiver({ wsUrl, base: peer.base, projectId: 'p', auths: authsFor(100), prefix: 'warm-', client, auth: 'cookie' })
+      await warm.ready
+      await warm.finish([])
+      await sleep(1000)
+      const row = { target: kind, bus: withRedis ? 'redis' : 'memory', client, n }
+      const before = await gcMeasure(peer.inspectPort, peer.pid)
+      const receiver = startReceiver({ wsUrl, base: peer.base, projectId: 'p', auths: authsFor(n), prefix: `bench-${kind}-${n}-`, client, auth: 'cookie' })
+      const ready = await receiver.ready
+      row.connectCookieMs = Math.round(ready.connectAllMs)
+      await sleep(1000)
+      const idle = await gcMeasure(peer.inspectPort, peer.pid)
+      await runWriter({ target: 'peer', base: peer.base, tasks: [], prefix: `warm-${n}-`, durationMs: 2000 })
+      const measured = await measureDeliveries(receiver, { target: 'peer', base: peer.base, tasks: [], prefix: `bench-${kind}-${n}-` })
+      return finishRow(row, { ready, before, idle, measured, n })
+    }
+    finally {
+      peer.stop()
+    }
+  }
+
+  async function measureDeliveries(receiver, writerJob) {
+    const start = performance.now()
+    const writer = await runWriter(writerJob)
+    const report = await receiver.finish(writer.sent)
+    return { writer, report, elapsed: (performance.now() - start) / 1000 }
+  }
+
+  function finishRow(row, { ready, before, idle, measured, n }) {
+    const { writer, report, elapsed } = measured
+    const lat = stats(report.latencies)
+    const reply = stats(writer.replies)
+    Object.assign(row, {
+      connectP99: r1(stats(ready.connectTimes).p99),
+      updates: writer.sent.length,
+      offeredPerSec: Math.round((writer.sent.length * n) / elapsed),
+      deliveriesPerSec: Math.round(report.received / elapsed),
+      lost: report.lost,
+      duplicates: report.duplicates,
+      errors: ready.errors + report.errors + writer.errors,
+      p50: r1(lat.p50),
+      p99: r1(lat.p99),
+      max: r1(lat.max),
+      writeP50: r1(reply.p50),
+      kibPerSocketRss: r1((idle.rssKiB - before.rssKiB) / n),
+      kibPerSocketHeap: r1((idle.heapKiB - before.heapKiB) / n),
+    })
+    console.log(JSON.stringify(row))
+    return row
+  }
+
+  async function runFanout() {
+    const redis = BUSES.includes('redis') || PEERS.some(p => p.endsWith('-redis')) ? await startRedis() : null
     const keep = { port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'tt-bench-ws-')) }
     cleanup.push(() => rmSync(keep.dataDir, { recursive: true, force: true }))
-    let server = await startServer(env, keep)
+    const server = await startServer({}, keep)
     const owner = httpCaller(server.base)
     await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
     const project = await owner.call('mutation', 'project.create', { name: 'Fan-out benchmark' })
     const tasks = []
     for (let i = 0; i < TASKS; i++) tasks.push(await owner.call('mutation', 'task.create', { projectId: project.id, title: `Task ${i}` }))
-
     const users = [] // cookies of members
-    async function ensureUsers(count) {
-      while (users.length < count) {
-        const i = users.length
+    let next = 0
+    // Three phases per run with users of their own (measured run, ticket storm, warm-up).
+    const perPhase = Math.ceil(Math.max(...SIZES, 100) / PER_USER)
+    const count = perPhase * 3
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < count) {
+        const i = next++
         const user = httpCaller(server.base)
         await user.call('mutation', 'auth.register', { email: `u${i}@bench.test`, username: `benchuser${i}`, name: `Bench User ${i}`, password: 'benchmark-password' })
         await owner.call('mutation', 'member.add', { projectId: project.id, username: `benchuser${i}`, role: 'MEMBER' })
-        users.push(user.cookie())
+        users[i] = user.cookie()
       }
-    }
-
-    const results = []
-    await ensureUsers(Math.ceil(Math.max(...SIZES) / PER_USER))
+    }))
+    const setup = { server, keep, owner, project, tasks, users, perPhase }
+    const rows = []
     for (const n of SIZES) {
-      // A fresh process per N (same data): its RSS before the sockets is not inflated by the
-      // password hashing of the sign-ups or by the previous N's sockets.
-      await server.stop()
-      server = await startServer(env, keep)
-      await owner.call('query', 'auth.me', null)
-      // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
-      const wsUrlWarm = `${server.base.replace('http', 'ws')}/api/trpc-ws`
-      const warm = startReceiver({ wsUrl: wsUrlWarm, projectId: project.id, cookies: users.slice(0, 4).flatMap(c => Array(25).fill(c)), prefix: 'warm-', client: CLIENT })
-      await warm.ready
-      await warm.finish([])
-      await sleep(2000)
-      const rssBefore = rssKiB(server.pid)
-      const sent = new Map() // marker → send time (monotonic ns, from the writer process)
-      const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
-      const t0 = performance.now()
-      // Receivers in RECEIVERS processes: one event loop decoding every frame of 5,000 stock clients
-      // would measure the load generator, not the server.
-      const share = Math.ceil(n / RECEIVERS)
-      const receivers = []
-      for (let r = 0; r < RECEIVERS && r * share < n; r++) {
-        const from = r * share
-        const count = Math.min(share, n - from)
-        const cookies = Array.from({ length: count }, (_, j) => users[Math.floor((from + j) / PER_USER)])
-        receivers.push(startReceiver({ wsUrl, projectId: project.id, cookies, prefix: `bench-${n}-`, client: CLIENT }))
-      }
-      const ready = await Promise.all(receivers.map(r => r.ready))
-      const connectTimes = ready.flatMap(r => r.connectTimes)
-      let errors = ready.reduce((sum, r) => sum + r.errors, 0)
-      const connectAll = performance.now() - t0
-      await sleep(2000)
-      const rssIdle = rssKiB(server.pid)
-
-      // The writer runs in its own process too; all read the system-wide monotonic clock, so send
-      // and receive times compare.
-      // Warm-up writes (not measured): JIT and heap sizing of the write and fan-out paths.
-      const warmup = await runWriter({ base: server.base, cookie: owner.cookie(), tasks, prefix: `warm-${n}-`, durationMs: 3000 })
-      for (const task of tasks) task.version = warmup.versions[task.id] ?? task.version
-      const start = performance.now()
-      const writer = await runWriter({ base: server.base, cookie: owner.cookie(), tasks, prefix: `bench-${n}-` })
-      for (const [marker, at] of writer.sent) sent.set(marker, at)
-      const reports = await Promise.all(receivers.map(r => r.finish([...sent])))
-      const elapsed = (performance.now() - start) / 1000
-      const rssLoaded = rssKiB(server.pid)
-      const latencies = reports.flatMap(r => r.latencies)
-      const received = reports.reduce((sum, r) => sum + r.received, 0)
-      errors += reports.reduce((sum, r) => sum + r.errors, 0)
-      const expected = sent.size * n
-      const replies = writer.replies
-      const writeErrors = writer.errors
-      for (const task of tasks) task.version = writer.versions[task.id] ?? task.version
-
-      const lat = stats(latencies)
-      const conn = stats(connectTimes)
-      const reply = stats(replies)
-      const result = {
-        bus: busName,
-        client: CLIENT,
-        n,
-        connectAllMs: Math.round(connectAll),
-        connectP50: r1(conn.p50),
-        connectP99: r1(conn.p99),
-        updates: sent.size,
-        deliveries: received,
-        lost: expected - received,
-        deliveriesPerSec: Math.round(received / elapsed),
-        p50: r1(lat.p50),
-        p95: r1(lat.p95),
-        p99: r1(lat.p99),
-        max: r1(lat.max),
-        errors: errors + writeErrors,
-        replyP50: r1(reply.p50),
-        replyP99: r1(reply.p99),
-        rssBeforeMiB: r1(rssBefore / 1024),
-        rssIdleMiB: r1(rssIdle / 1024),
-        rssLoadedMiB: r1(rssLoaded / 1024),
-        kibPerIdleConnection: r1((rssIdle - rssBefore) / n),
-      }
-      results.push(result)
-      console.log(JSON.stringify(result))
-
-      await sleep(2000)
+      for (const bus of BUSES) rows.push(await runOurs(setup, n, bus, redis))
+      for (const peer of PEERS) rows.push(await runPeer(peer, n, redis))
     }
-    await server.stop()
+    await setup.server.stop()
     redis?.stop()
-    return results
+    return rows
   }
 
   async function runPresence(busName) {
@@ -516,15 +698,23 @@ async function main() {
     process.exit(0)
   }
 
-  const all = []
-  for (const bus of BUSES) all.push(...(await runBus(bus)))
-
+  const all = await runFanout()
   console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.`)
-  console.log(`Writer: ${RATE} task.update/s over HTTP for ${DURATION / 1000} s; each event reaches every socket.\n`)
-  console.log('| bus | client | sockets | connect all | p50 | p95 | p99 | max | mutation reply p50 / p99 | deliveries/s | lost | errors | RSS/idle conn |')
+  console.log(`Writer: ${RATE} writes/s for ${DURATION / 1000} s, ${PAYLOAD}-byte description each; every event must reach every socket (loss per socket and event).\n`)
+  console.log('| target | client | sockets | connect+subscribe (cookie) | connect+subscribe (ticket each) | p50 | p99 | max | deliveries/s (offered) | lost | dup | errors | KiB/socket after GC: RSS / heap |')
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of all) {
-    console.log(`| ${r.bus} | ${r.client} | ${r.n} | ${r.connectAllMs} ms | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.replyP50} / ${r.replyP99} ms | ${r.deliveriesPerSec} | ${r.lost} | ${r.errors} | ${r.kibPerIdleConnection} KiB |`)
+    console.log(`| ${r.target} | ${r.client} | ${r.n} | ${r.connectCookieMs} ms | ${r.connectTicketMs === undefined ? '–' : `${r.connectTicketMs} ms`} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deliveriesPerSec} (${r.offeredPerSec}) | ${r.lost} | ${r.duplicates} | ${r.errors} | ${r.kibPerSocketRss} / ${r.kibPerSocketHeap} |`)
+  }
+  // Every row of ours as a ratio to each peer of the same N (below 1 is better, except deliveries/s).
+  const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–')
+  console.log('\nOurs ÷ peer, same N and run (lower is better; deliveries/s: higher is better):\n')
+  console.log('| ours | ÷ peer | sockets | p50 | p99 | deliveries/s | connect (cookie) | connect (ticket) | KiB/socket RSS | heap |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  for (const ours of all.filter(r => r.target.startsWith('ours'))) {
+    for (const peer of all.filter(r => !r.target.startsWith('ours') && r.n === ours.n)) {
+      console.log(`| ${ours.target} | ${peer.target} | ${ours.n} | ${ratio(ours.p50, peer.p50)} | ${ratio(ours.p99, peer.p99)} | ${ratio(ours.deliveriesPerSec, peer.deliveriesPerSec)} | ${ratio(ours.connectCookieMs, peer.connectCookieMs)} | ${ratio(ours.connectTicketMs, peer.connectCookieMs)} | ${ratio(ours.kibPerSocketRss, peer.kibPerSocketRss)} | ${ratio(ours.kibPerSocketHeap, peer.kibPerSocketHeap)} |`)
+    }
   }
   if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
   process.exit(0)

@@ -48,3 +48,36 @@ export function isEventOfType<T extends ProjectEventType>(event: ProjectEvent, t
 
 /** Events after which the member named in `data.userId` no longer sees the project. */
 export const membershipEndingEvents = ['member.removed', 'member.left'] as const satisfies readonly ProjectEventType[]
+
+/**
+ * A project event as `project.onEvent` sends it: plain JSON, so the superjson transformer adds no
+ * metadata (`createdAt` is an ISO string), and without the previous value of long text fields
+ * ({@link LONG_TEXT_FIELDS}: their `changes` entry has only `to`; a client keeps its own copy).
+ * The log and the bus keep the whole event; `fromWireEvent` gives a client back a `ProjectEvent`.
+ */
+export type ProjectEventWire = Omit<ProjectEvent, 'createdAt'> & { createdAt: string }
+
+/** Fields whose previous value live events leave out (docs/websocket.md, "Event frames"). */
+export const LONG_TEXT_FIELDS: readonly string[] = ['description']
+
+function slimChanges(data: JsonValue): JsonValue {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return data
+  const changes = data.changes
+  if (!changes || typeof changes !== 'object' || Array.isArray(changes)) return data
+  if (!LONG_TEXT_FIELDS.some(field => field in changes)) return data
+  const slim: { [key: string]: JsonValue } = {}
+  for (const [field, change] of Object.entries(changes)) {
+    slim[field] = LONG_TEXT_FIELDS.includes(field) && change && typeof change === 'object' && !Array.isArray(change) ? { to: change.to ?? null } : change
+  }
+  return { ...data, changes: slim }
+}
+
+/** The event as `project.onEvent` sends it (see {@link ProjectEventWire}). */
+export function toWireEvent(event: ProjectEvent): ProjectEventWire {
+  return { ...event, data: slimChanges(event.data), createdAt: event.createdAt.toISOString() }
+}
+
+/** What a client makes of a received event: `createdAt` a Date again (long text fields stay without `from`). */
+export function fromWireEvent(event: ProjectEventWire | ProjectEvent): ProjectEvent {
+  return event.createdAt instanceof Date ? event as ProjectEvent : { ...event, createdAt: new Date(event.createdAt) }
+}

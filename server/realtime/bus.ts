@@ -20,7 +20,7 @@ export function freezeEvent(event: ProjectEvent): ProjectEvent {
   return deepFreeze(event)
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Date)) {
     for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)

@@ -1,8 +1,8 @@
 import superjson from 'superjson'
 import type { WebSocket } from 'ws'
-import { membershipEndingEvents, type ProjectEvent } from '../../shared/events'
+import { membershipEndingEvents, toWireEvent, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
 import { logger } from '../utils/logger'
-import { useEventBus, type EventBus } from './bus'
+import { deepFreeze, useEventBus, type EventBus } from './bus'
 import { eventMetrics } from './eventMetrics'
 
 /**
@@ -113,12 +113,23 @@ export function configureFanout(options: { serialize: Serialize }) {
   serializeOutput = options.serialize
 }
 
+/** What `project.onEvent` sends of each event object (plain JSON, long texts without `from`), built once. */
+const wireEvents = new WeakMap<ProjectEvent, ProjectEventWire>()
+export function wireEventOf(event: ProjectEvent): ProjectEventWire {
+  let wire = wireEvents.get(event)
+  if (wire === undefined) {
+    wire = deepFreeze(toWireEvent(event))
+    wireEvents.set(event, wire)
+  }
+  return wire
+}
+
 /** `data` of a tracked item as tRPC encodes it, once per event object. */
 const payloads = new WeakMap<ProjectEvent, string>()
 function payloadOf(event: ProjectEvent): string {
   let payload = payloads.get(event)
   if (payload === undefined) {
-    payload = JSON.stringify(serializeOutput({ id: String(event.seq), data: event }))
+    payload = JSON.stringify(serializeOutput({ id: String(event.seq), data: wireEventOf(event) }))
     payloads.set(event, payload)
   }
   return payload

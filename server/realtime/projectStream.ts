@@ -1,12 +1,12 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
-import { membershipEndingEvents, type ProjectEvent } from '../../shared/events'
-import { requireRole } from '../services/access'
+import { membershipEndingEvents, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
 import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
-import { DirectSink } from './fanout'
+import { DirectSink, wireEventOf } from './fanout'
 import { LiveQueue } from './liveQueue'
+import { readStreamStart } from './streamStart'
 
 /** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
 const MAX_QUEUED = 5_000
@@ -34,7 +34,8 @@ function parseSeq(lastEventId: string): number {
 
 /**
  * Opens a member's stream of a project's events: gap-free, in seq order, as
- * `tracked(String(seq), event)`. Rejects a non-member with NOT_FOUND before anything is streamed, so
+ * `tracked(String(seq), wireEvent)` (plain JSON, long texts without their previous value: see
+ * `ProjectEventWire` in shared/events.ts). Rejects a non-member with NOT_FOUND before anything is streamed, so
  * the error reaches the client as the subscription's answer.
  *
  * Subscribes to the bus before checking membership and reading the log, so nothing committed in
@@ -53,7 +54,7 @@ export async function openProjectEventStream(
   input: ProjectStreamInput,
   signal: AbortSignal | undefined,
   options: ProjectStreamOptions = {},
-): Promise<AsyncGenerator<TrackedEnvelope<ProjectEvent>, void, unknown>> {
+): Promise<AsyncGenerator<TrackedEnvelope<ProjectEventWire>, void, unknown>> {
   const bus = options.bus ?? useEventBus()
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
@@ -68,8 +69,8 @@ export async function openProjectEventStream(
   signal?.addEventListener('abort', release, { once: true })
   let start: number
   try {
-    await requireRole(db, projectId, userId)
-    const { eventSeq } = await db.project.findUniqueOrThrow({ where: { id: projectId }, select: { eventSeq: true } })
+    // Membership and the current seq in one read shared by the subscriptions starting together.
+    const { eventSeq } = await readStreamStart(db, projectId, userId)
     // An id from the future (a restored database, another deployment) would wait silently forever.
     if (resumeFrom !== null && resumeFrom > eventSeq) {
       throw new DomainError('BAD_REQUEST', `lastEventId ${resumeFrom} is ahead of project ${projectId}, which is at ${eventSeq}: reload the project`)
@@ -88,7 +89,7 @@ export async function openProjectEventStream(
     const emit = (event: ProjectEvent) => {
       last = event.seq
       if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === userId) ended = true
-      return tracked(String(event.seq), event)
+      return tracked(String(event.seq), wireEventOf(event))
     }
     /** Everything in the log after `last` and before `before` (null: up to the newest). */
     async function* fromLog(before: number | null) {
@@ -136,7 +137,7 @@ export async function openProjectEventStream(
       if (resumeFrom !== null) yield* fromLog(null)
       if (options.direct && !ended && !signal?.aborted) {
         const sink = new DirectSink(projectId, userId, last)
-        yield sink as unknown as TrackedEnvelope<ProjectEvent>
+        yield sink as unknown as TrackedEnvelope<ProjectEventWire>
         if (sink.attached) {
           // The project's fan-out set delivers from now on; hand over what this stream still holds.
           unsubscribe()

@@ -166,14 +166,22 @@ export async function authenticateWsTicketWithBinding(db: DbTx, ticket: string):
   const claims = await verifyWsTicketClaims(secret, ticket)
   if (!claims) return null
   const now = new Date()
+  const binding = { sessionId: claims.sessionId, apiTokenId: claims.apiTokenId }
+  // One round trip: the binding credential with its user (a connection storm of ticket sockets
+  // costs one read each, not two).
   if (claims.sessionId) {
-    const session = await db.session.findUnique({ where: { id: claims.sessionId }, select: { userId: true, expiresAt: true } })
+    const session = await db.session.findUnique({ where: { id: claims.sessionId }, select: { userId: true, expiresAt: true, user: { select: sessionUserSelect } } })
     if (!session || session.userId !== claims.userId || session.expiresAt <= now) return null
+    if (claims.apiTokenId) return bindToken(db, claims.apiTokenId, claims.userId, now, session.user, binding)
+    return { user: session.user, binding }
   }
-  if (claims.apiTokenId) {
-    const token = await db.apiToken.findUnique({ where: { id: claims.apiTokenId }, select: { userId: true, revokedAt: true, expiresAt: true } })
-    if (!token || token.userId !== claims.userId || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null
-  }
+  if (claims.apiTokenId) return bindToken(db, claims.apiTokenId, claims.userId, now, null, binding)
   const user = await db.user.findUnique({ where: { id: claims.userId }, select: sessionUserSelect })
-  return user ? { user, binding: { sessionId: claims.sessionId, apiTokenId: claims.apiTokenId } } : null
+  return user ? { user, binding } : null
+}
+
+async function bindToken(db: DbTx, tokenId: string, userId: string, now: Date, known: SessionUser | null, binding: TicketBinding): Promise<{ user: SessionUser, binding: TicketBinding } | null> {
+  const token = await db.apiToken.findUnique({ where: { id: tokenId }, select: { userId: true, revokedAt: true, expiresAt: true, user: { select: sessionUserSelect } } })
+  if (!token || token.userId !== userId || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null
+  return { user: known ?? token.user, binding }
 }

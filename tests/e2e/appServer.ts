@@ -25,9 +25,9 @@ export interface AppServer {
  * PUBLIC_ORIGIN defaults to the instance's own URL (an https one makes the server send HSTS and
  * Secure cookies, which a browser then keeps only over https).
  */
-export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
-  const entry = resolve('.output/server/index.mjs')
-  if (!existsSync(entry)) {
+export async function startAppServer(env: Record<string, string> = {}, options: { entry?: string } = {}): Promise<AppServer> {
+  const entry = resolve(options.entry ?? '.output/server/index.mjs')
+  if (!existsSync(resolve('.output/server/index.mjs'))) {
     throw new Error('tests/e2e: .output/server/index.mjs is missing. Run `npm run build` before the browser tests.')
   }
   const port = await freePort()

@@ -6,7 +6,7 @@ import superjson from 'superjson'
 import { expect, inject } from 'vitest'
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
+import { fromWireEvent, type ProjectEvent } from '../../shared/events'
 
 const CHROMIUM = '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
@@ -99,7 +99,7 @@ export function collectProjectEvents(client: TRPCClient<AppRouter>, projectId: s
     onStarted: () => started(),
     onData: ({ id, data }) => {
       expect(id).toBe(String(data.seq))
-      events.push(data)
+      events.push(fromWireEvent(data))
       wake?.()
     },
     onError: (error) => {

@@ -1,8 +1,14 @@
 // The WebSocket handler in this process, on real sockets: the direct fan-out of project events must
 // send exactly the frames tRPC's own subscription loop sends, heal gaps, end and detach like it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
+import superjson from 'superjson'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import WebSocket from 'ws'
+import type { AppRouter } from '../../server/trpc/routers/_app'
+import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { CLOSE_SLOW_CONSUMER, fanout, sendLimits } from '../../server/realtime/fanout'
+import { streamStartStats } from '../../server/realtime/streamStart'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, signUp, taskInput } from '../factories'
 import { listenSockets, TestSocket, type SocketServer } from '../factories/sockets'
@@ -77,6 +83,82 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
       expect(a.dataFrames()).toHaveLength(3)
       expect(a.dataFrames()).toEqual(b.dataFrames())
     }
+  })
+
+  it('sends a description change in one frame of at most the text + 400 bytes: no previous text, no transformer metadata', async () => {
+    const { owner, project } = await projectWithTeam(db)
+    const client = await connect(direct, owner.jar)
+    client.send(subscribeMessage(1, project.id))
+    await client.waitFor(started(1))
+    await new Promise(resolve => setImmediate(resolve))
+    const task = await owner.caller.task.create(taskInput(project.id, { description: 'o'.repeat(300) }))
+    const text = 'n'.repeat(300)
+    await owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { description: text } })
+    const frame = await client.waitFor(f => f.includes('"task.updated"'))
+    expect(frame).toContain(`"description":{"to":"${text}"}`)
+    expect(frame).not.toContain('o'.repeat(300))
+    expect(frame).not.toContain('"meta"')
+    // tRPC's envelope and tracked id (81 bytes), the event's ids, type, seq, version and ISO date: the rest.
+    expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(text.length + 400)
+    // Short fields keep their previous value (the activity feed shows "renamed from … to …").
+    await owner.caller.task.update({ id: task.id, baseVersion: 2, patch: { title: 'Renamed' } })
+    const rename = await client.waitFor(f => f.includes('"title":{'))
+    expect(JSON.parse(rename).result.data.json.data.data.changes.title).toEqual({ from: expect.stringMatching(/^Task /), to: 'Renamed' })
+  })
+
+  it('is decoded by the stock wsLink client with the superjson transformer, backfill and live alike', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const task = await owner.caller.task.create(taskInput(project.id, { description: 'before' }))
+    const { eventSeq: from } = await db.prisma.project.findUniqueOrThrow({ where: { id: project.id } })
+    await owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { description: 'backfilled' } })
+    const cookie = `tt_session=${member.jar.values.get('tt_session')}`
+    const wsClient = createWSClient({
+      url: direct.url,
+      WebSocket: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: { cookie } })
+        }
+      } as unknown as typeof globalThis.WebSocket,
+    })
+    const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] })
+    const received: { id: string, data: { seq: number, type: string, createdAt: string, data: unknown } }[] = []
+    const sub = trpc.project.onEvent.subscribe({ projectId: project.id, lastEventId: String(from) }, {
+      onData: envelope => void received.push(envelope as never),
+    })
+    try {
+      await vi.waitFor(() => expect(received).toHaveLength(1))
+      await vi.waitFor(() => expect(fanout.size(project.id)).toBe(1))
+      await owner.caller.task.update({ id: task.id, baseVersion: 2, patch: { description: 'live' } })
+      await vi.waitFor(() => expect(received).toHaveLength(2))
+      expect(received.map(r => r.id)).toEqual([String(from + 1), String(from + 2)])
+      expect(received.map(r => r.data.data)).toEqual([
+        { version: 2, changes: { description: { to: 'backfilled' } } },
+        { version: 3, changes: { description: { to: 'live' } } },
+      ])
+      for (const r of received) expect(fromWireEvent(r.data as never).createdAt).toBeInstanceOf(Date)
+    }
+    finally {
+      sub.unsubscribe()
+      wsClient.close()
+    }
+  })
+
+  it('shares one membership and seq read among subscriptions starting together, and never answers from a stale one', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const sockets = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(direct, i % 2 ? member.jar : owner.jar)))
+    const before = { ...streamStartStats }
+    for (const socket of sockets) socket.send(subscribeMessage(1, project.id))
+    await Promise.all(sockets.map(socket => socket.waitFor(started(1))))
+    expect(streamStartStats.answered - before.answered).toBe(12)
+    expect(streamStartStats.reads - before.reads).toBeLessThan(12)
+
+    // Removed a moment ago: the next subscription of theirs is refused like a stranger's.
+    await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
+    const late = await connect(direct, member.jar)
+    late.send(subscribeMessage(1, project.id))
+    expect(await late.waitFor(f => f.includes('"error"'))).toContain('NOT_FOUND')
   })
 
   it('fills a gap left by a lost bus message from the log, in order', async () => {

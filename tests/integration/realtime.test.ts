@@ -88,7 +88,8 @@ describe.runIf(databaseAvailable)('project.onEvent', () => {
       entityId: task.id,
       data: { version: 2, changes: { title: { from: 'Live', to: 'Live!' } } },
     })
-    expect(received[1]!.event.createdAt).toBeInstanceOf(Date)
+    // Plain JSON on the wire: an ISO date, no transformer metadata.
+    expect(received[1]!.event.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 
   it('gives every subscriber the same frozen event object', async () => {
