@@ -190,9 +190,10 @@ export default defineNuxtPlugin(() => {
     onClose: (code, reason) => realtime.closed(code, reason),
     onSignedOut: () => {
       realtime.signedOut()
+      realtime.forgetSync()
       useAuthStore().clear()
       // A fresh app on the sign-in page (no state of the signed-out user survives), back here after.
-      void reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true })
+      void clearOfflineCaches().then(() => reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true }))
     },
     retryDelay: (attempt, code) => gate.schedule(reconnectDelay(attempt, code)),
   })
