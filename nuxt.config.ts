@@ -36,7 +36,32 @@ export default defineNuxtConfig({
   srcDir: '.',
   // trpc-nuxt 2 ships untranspiled `#imports` references and is not a Nuxt module.
   build: { transpile: ['trpc-nuxt'] },
+  routeRules: {
+    // Hashed bundles never change under their name; Nuxt's public asset rule says so too (kept explicit).
+    '/_nuxt/**': { headers: { 'cache-control': 'public, max-age=31536000, immutable' } },
+    // The worker and manifest name no hash: the browser must revalidate them to see a new version.
+    '/sw.js': { headers: { 'cache-control': 'no-cache' } },
+    '/manifest.webmanifest': { headers: { 'cache-control': 'no-cache', 'content-type': 'application/manifest+json' } },
+  },
   compatibilityDate: '2025-07-15',
+  nitro: {
+    // Pre-compressed .gz and .br next to every public asset; Nitro serves the one Accept-Encoding allows.
+    compressPublicAssets: { gzip: true, brotli: true },
+    experimental: { websocket: true, tasks: true },
+    // Every minute: digest:send acts in the minutes the runtime DIGEST_CRON names (the cron here is
+    // fixed at build time); email:drain is the outbox's safety net. See docs/email.md.
+    scheduledTasks: { '* * * * *': ['digest:send', 'email:drain'] },
+    // Committed SQL migrations, applied by server/plugins/database.ts at start.
+    serverAssets: [{ baseName: 'migrations', dir: fileURLToPath(new URL('./prisma/migrations', import.meta.url)) }],
+    // PGlite loads its WASM and data files relative to its own module: keep it (and Prisma's
+    // generated runtime helpers) as real node_modules files in .output instead of bundling them.
+    externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
+  },
+  // Pre-bundled so that the first page of `npm run dev` does not reload mid-hydration when Vite discovers them.
+  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch', '@trpc/client', 'zod'] } },
+  typescript: { strict: true },
+  telemetry: false,
+  eslint: { config: { stylistic: true } },
   // Installable app and service worker (docs/pwa.md, docs/decisions/0008-pwa.md). The worker is
   // service-worker/sw.ts; it is registered in production builds only (no devOptions).
   pwa: {
@@ -75,24 +100,6 @@ export default defineNuxtConfig({
     },
     devOptions: { enabled: false },
   },
-  nitro: {
-    // Pre-compressed .gz and .br next to every public asset; Nitro serves the one Accept-Encoding allows.
-    compressPublicAssets: { gzip: true, brotli: true },
-    experimental: { websocket: true, tasks: true },
-    // Every minute: digest:send acts in the minutes the runtime DIGEST_CRON names (the cron here is
-    // fixed at build time); email:drain is the outbox's safety net. See docs/email.md.
-    scheduledTasks: { '* * * * *': ['digest:send', 'email:drain'] },
-    // Committed SQL migrations, applied by server/plugins/database.ts at start.
-    serverAssets: [{ baseName: 'migrations', dir: fileURLToPath(new URL('./prisma/migrations', import.meta.url)) }],
-    // PGlite loads its WASM and data files relative to its own module: keep it (and Prisma's
-    // generated runtime helpers) as real node_modules files in .output instead of bundling them.
-    externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
-  },
-  // Pre-bundled so that the first page of `npm run dev` does not reload mid-hydration when Vite discovers them.
-  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch', '@trpc/client', 'zod'] } },
-  typescript: { strict: true },
-  telemetry: false,
-  eslint: { config: { stylistic: true } },
   // Security headers (docs/decisions/0007-security-headers.md). The CSP goes on HTML pages with a fresh
   // nonce per response; server/plugins/securityHeaders.ts adds what depends on the deployment's
   // PUBLIC_ORIGIN at start (HSTS, the socket's ws(s) origins, upgrade-insecure-requests), because

@@ -2,6 +2,7 @@
 // The app's service worker (built by @vite-pwa/nuxt, injectManifest). docs/pwa.md explains what is
 // cached and why; the lists live in shared/pwa.ts.
 import { CacheableResponsePlugin } from 'workbox-cacheable-response'
+import { clientsClaim } from 'workbox-core'
 import { ExpirationPlugin } from 'workbox-expiration'
 import { cleanupOutdatedCaches, precacheAndRoute } from 'workbox-precaching'
 import { registerRoute } from 'workbox-routing'
@@ -14,6 +15,9 @@ declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<string | {
 // old precache is dropped once the new worker activates.
 precacheAndRoute(self.__WB_MANIFEST)
 cleanupOutdatedCaches()
+// The first worker takes the open tab at once, so the page being looked at is cached for offline
+// use. A later version only activates when the user chooses "Reload" (see `message` below).
+clientsClaim()
 
 // Only complete answers are kept: an error, a redirect to /login or a partial batch never replaces a good copy.
 const okOnly = () => new CacheableResponsePlugin({ statuses: [200] })
