@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { call, hasChromium, hydrated, launchChromium, register } from './helpers'
+import { call, hasChromium, hydrated, launchChromium, launchPersistentChromium, register } from './helpers'
 
 /** A phone: iPhone 14 size, touch, mobile viewport rules. */
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
@@ -10,9 +13,12 @@ async function controlled(page: Page) {
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: 30_000 })
 }
 
-/** Widths the page is wider than its viewport by (0 = no sideways scroll). */
-function overflow(page: Page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+/**
+ * How much wider than the device the page is (0 = no sideways scroll). A mobile browser widens its
+ * layout viewport to fit wide content (zooming out), so innerWidth itself is compared to the device.
+ */
+function overflow(page: Page, deviceWidth: number) {
+  return page.evaluate(width => Math.max(document.documentElement.scrollWidth, window.innerWidth) - width, deviceWidth)
 }
 
 async function projectWithTasks(context: BrowserContext, name: string, titles: string[]) {
@@ -34,9 +40,10 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
   })
 
   it('is installable: manifest linked, no installability errors, the service worker active', async () => {
-    const context = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
+    const profile = mkdtempSync(join(tmpdir(), 'ttp-pwa-profile-'))
+    const context = await launchPersistentChromium(profile, { baseURL: inject('baseUrl'), ...PHONE })
     await register(context, 'Ivy Install')
-    const page = await context.newPage()
+    const page = context.pages()[0] ?? await context.newPage()
     await page.goto('/')
     await hydrated(page)
     expect(await page.locator('link[rel="manifest"]').getAttribute('href')).toBe('/manifest.webmanifest')
@@ -54,6 +61,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     const cdp = await context.newCDPSession(page)
     await expect.poll(async () => (await cdp.send('Page.getInstallabilityErrors')).installabilityErrors, { timeout: 15_000 }).toEqual([])
     await context.close()
+    rmSync(profile, { recursive: true, force: true })
   })
 
   it('reopens a board visited once while offline, with its cards and when it last synced', async () => {
@@ -123,7 +131,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
       for (const path of paths) {
         await page.goto(path)
         await hydrated(page)
-        expect({ path, width, overflow: await overflow(page) }).toEqual({ path, width, overflow: 0 })
+        expect({ path, width, overflow: await overflow(page, width) }).toEqual({ path, width, overflow: 0 })
       }
     }
     const anonymous = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
@@ -131,9 +139,71 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     for (const path of ['/login', '/register']) {
       await signedOut.goto(path)
       await hydrated(signedOut)
-      expect({ path, overflow: await overflow(signedOut) }).toEqual({ path, overflow: 0 })
+      expect({ path, overflow: await overflow(signedOut, PHONE.viewport.width) }).toEqual({ path, overflow: 0 })
     }
     await anonymous.close()
     await context.close()
+  })
+
+  it('moves a card by long-press drag on a touch screen, and the other user sees it', async () => {
+    const phone = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
+    const desk = await browser.newContext({ baseURL: inject('baseUrl') })
+    await register(phone, 'Tara Touch')
+    const ben = await register(desk, 'Ben Desk')
+    const { project } = await projectWithTasks(phone, 'Thumbs', ['First card', 'Drag me'])
+    await call(phone, 'member.add', { projectId: project.id, username: ben.username, role: 'MEMBER' })
+
+    const watcher = await desk.newPage()
+    await watcher.goto(`/projects/${project.id}`)
+    await hydrated(watcher)
+    await watcher.getByRole('status').filter({ hasText: 'Live' }).waitFor()
+
+    const page = await phone.newPage()
+    await page.goto(`/projects/${project.id}`)
+    await hydrated(page)
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor()
+    const todo = page.getByRole('list', { name: 'To do' })
+    const card = todo.getByRole('listitem', { name: /Drag me/ })
+    const first = todo.getByRole('listitem', { name: /First card/ })
+    await card.waitFor()
+
+    // Within the column: hold "Drag me", lift it above "First card".
+    const cdp = await phone.newCDPSession(page)
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x = 0, y = 0) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y, id: 1 }] })
+    const centre = async (locator: typeof card) => {
+      const box = (await locator.boundingBox())!
+      return { x: box.x + box.width / 2, y: box.y + box.height / 2, top: box.y }
+    }
+    let from = await centre(card)
+    const above = await centre(first)
+    await touch('touchStart', from.x, from.y)
+    // Held still, the card lifts (no fixed wait: the lifted state is what is awaited).
+    await expect.poll(() => card.getAttribute('class'), { timeout: 5_000 }).toContain('touch-lifted')
+    for (let step = 1; step <= 5; step++) await touch('touchMove', from.x, from.y + (above.top + 4 - from.y) * step / 5)
+    await touch('touchEnd')
+    await expect.poll(() => todo.getByRole('listitem').allTextContents()).toEqual([expect.stringContaining('Drag me'), expect.stringContaining('First card')])
+
+    // To another column: the tabs bring "In progress" in; the card is dropped there.
+    from = await centre(card)
+    await touch('touchStart', from.x, from.y)
+    await expect.poll(() => card.getAttribute('class'), { timeout: 5_000 }).toContain('touch-lifted')
+    // At the right edge the board scrolls to the next column.
+    const edge = PHONE.viewport.width - 10
+    for (let step = 1; step <= 5; step++) await touch('touchMove', from.x + (edge - from.x) * step / 5, from.y)
+    const inProgress = page.getByRole('list', { name: 'In progress' })
+    await expect.poll(async () => {
+      const box = await inProgress.boundingBox()
+      return !!box && box.x < edge - 40 && box.x + box.width > edge - 40
+    }).toBe(true)
+    await touch('touchMove', edge - 40, from.y)
+    await touch('touchEnd')
+    await inProgress.getByRole('listitem', { name: /Drag me/ }).waitFor()
+
+    // Saved on the server, so Ben's board shows it moved.
+    await watcher.getByRole('list', { name: 'In progress' }).getByRole('listitem', { name: /Drag me/ }).waitFor()
+    expect(await watcher.getByRole('list', { name: 'To do' }).getByRole('listitem', { name: /Drag me/ }).count()).toBe(0)
+    await phone.close()
+    await desk.close()
   })
 })
