@@ -5,9 +5,12 @@ import { fileURLToPath } from 'node:url'
 const dev = process.env.NODE_ENV === 'development'
 /** A CSP keyword source, quotes included: kw('self') → 'self' */
 const kw = (word: string) => `'${word}'`
+/** --bg-elev of assets/css/main.css, light and dark: the top bar's colour. */
+const THEME_LIGHT = '#ffffff'
+const THEME_DARK = '#191a1d'
 
 export default defineNuxtConfig({
-  modules: ['@pinia/nuxt', '@nuxt/eslint', 'nuxt-security'],
+  modules: ['@pinia/nuxt', '@nuxt/eslint', 'nuxt-security', '@vite-pwa/nuxt'],
   devtools: { enabled: false },
   app: {
     head: {
@@ -16,6 +19,16 @@ export default defineNuxtConfig({
       meta: [
         { name: 'viewport', content: 'width=device-width, initial-scale=1' },
         { name: 'description', content: 'Real-time collaborative task tracker' },
+        // The browser bar and the installed app's title bar follow the theme (docs/pwa.md).
+        { name: 'theme-color', content: THEME_LIGHT, media: '(prefers-color-scheme: light)' },
+        { name: 'theme-color', content: THEME_DARK, media: '(prefers-color-scheme: dark)' },
+        { name: 'mobile-web-app-capable', content: 'yes' },
+        { name: 'apple-mobile-web-app-status-bar-style', content: 'default' },
+      ],
+      link: [
+        { rel: 'manifest', href: '/manifest.webmanifest' },
+        { rel: 'icon', type: 'image/png', href: '/icons/icon-192.png' },
+        { rel: 'apple-touch-icon', href: '/icons/apple-touch-icon.png' },
       ],
     },
   },
@@ -23,8 +36,17 @@ export default defineNuxtConfig({
   srcDir: '.',
   // trpc-nuxt 2 ships untranspiled `#imports` references and is not a Nuxt module.
   build: { transpile: ['trpc-nuxt'] },
+  routeRules: {
+    // Hashed bundles never change under their name; Nuxt's public asset rule says so too (kept explicit).
+    '/_nuxt/**': { headers: { 'cache-control': 'public, max-age=31536000, immutable' } },
+    // The worker and manifest name no hash: the browser must revalidate them to see a new version.
+    '/sw.js': { headers: { 'cache-control': 'no-cache' } },
+    '/manifest.webmanifest': { headers: { 'cache-control': 'no-cache', 'content-type': 'application/manifest+json' } },
+  },
   compatibilityDate: '2025-07-15',
   nitro: {
+    // Pre-compressed .gz and .br next to every public asset; Nitro serves the one Accept-Encoding allows.
+    compressPublicAssets: { gzip: true, brotli: true },
     experimental: { websocket: true, tasks: true },
     // Every minute: digest:send acts in the minutes the runtime DIGEST_CRON names (the cron here is
     // fixed at build time); email:drain is the outbox's safety net. See docs/email.md.
@@ -40,6 +62,44 @@ export default defineNuxtConfig({
   typescript: { strict: true },
   telemetry: false,
   eslint: { config: { stylistic: true } },
+  // Installable app and service worker (docs/pwa.md, docs/decisions/0008-pwa.md). The worker is
+  // service-worker/sw.ts; it is registered in production builds only (no devOptions).
+  pwa: {
+    strategies: 'injectManifest',
+    srcDir: 'service-worker',
+    filename: 'sw.ts',
+    // A new version waits for the user's "Reload" (components/app/AppUpdateBanner.vue).
+    registerType: 'prompt',
+    injectRegister: false,
+    client: { installPrompt: false, periodicSyncForUpdates: 3600 },
+    manifest: {
+      id: '/',
+      name: 'TaskTracker Pro',
+      short_name: 'TaskTracker',
+      description: 'Real-time collaborative task tracker: boards, lists and notifications, also offline.',
+      start_url: '/',
+      scope: '/',
+      display: 'standalone',
+      orientation: 'any',
+      theme_color: THEME_LIGHT,
+      background_color: '#fbfbfc',
+      icons: [
+        { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+        { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+        { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+      ],
+      shortcuts: [
+        { name: 'Projects', short_name: 'Projects', description: 'Your projects and their boards', url: '/', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] },
+        { name: 'Notifications', short_name: 'Inbox', description: 'The notification center', url: '/?notifications=open', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] },
+      ],
+    },
+    injectManifest: {
+      // The client bundles, icons and manifest; not the server-rendered pages (cached at runtime).
+      globPatterns: ['_nuxt/**/*.{js,css}', 'icons/*.png', 'manifest.webmanifest'],
+      maximumFileSizeToCacheInBytes: 3_000_000,
+    },
+    devOptions: { enabled: false },
+  },
   // Security headers (docs/decisions/0007-security-headers.md). The CSP goes on HTML pages with a fresh
   // nonce per response; server/plugins/securityHeaders.ts adds what depends on the deployment's
   // PUBLIC_ORIGIN at start (HSTS, the socket's ws(s) origins, upgrade-insecure-requests), because

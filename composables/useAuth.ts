@@ -10,13 +10,23 @@ export function useAuth() {
     return store.user
   }
 
+  /** Nothing cached for offline use by whoever used this browser before stays for the next user. */
+  async function forgetOfflineData() {
+    useRealtimeStore().forgetSync()
+    await clearOfflineCaches()
+  }
+
   async function login(input: RouterInputs['auth']['login']) {
-    store.setUser(await $trpc.auth.login.mutate(input))
+    const user = await $trpc.auth.login.mutate(input)
+    await forgetOfflineData()
+    store.setUser(user)
     await sendBrowserTimeZone()
   }
 
   async function register(input: RouterInputs['auth']['register']) {
-    store.setUser(await $trpc.auth.register.mutate(input))
+    const user = await $trpc.auth.register.mutate(input)
+    await forgetOfflineData()
+    store.setUser(user)
     await sendBrowserTimeZone()
   }
 
@@ -26,6 +36,7 @@ export function useAuth() {
     }
     finally {
       store.clear()
+      await forgetOfflineData()
       // A fresh app: no project, board or token state of the previous user survives.
       await reloadNuxtApp({ path: '/login', force: true })
     }

@@ -22,6 +22,7 @@ const fallbackLabels = {
  */
 export function useRealtime() {
   const store = useRealtimeStore()
+  const offlineLabel = computed(() => (store.lastSyncedAt ? `Offline · last synced ${formatClock(store.lastSyncedAt)}` : labels.offline))
   const outbox = useOutboxStore()
   const waiting = computed(() => outbox.size)
   // A socket may stay open while the API cannot take writes (its database is down): say so.
@@ -30,6 +31,7 @@ export function useRealtime() {
     state: computed(() => (unavailable.value ? 'reconnecting' : store.status)),
     label: computed(() => {
       if (unavailable.value) return SERVER_UNAVAILABLE_TEXT
+      if (store.status === 'offline') return offlineLabel.value
       if (store.status === 'live' && store.transport !== 'websocket') return fallbackLabels[store.transport]
       return labels[store.status]
     }),

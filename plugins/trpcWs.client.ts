@@ -200,9 +200,10 @@ export default defineNuxtPlugin(() => {
   const router = useRouter()
   const signOut = () => {
     realtime.signedOut()
+    realtime.forgetSync()
     useAuthStore().clear()
     // A fresh app on the sign-in page (no state of the signed-out user survives), back here after.
-    void reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true })
+    void clearOfflineCaches().then(() => reloadNuxtApp({ path: signInPath(router.currentRoute.value.fullPath), force: true }))
   }
   // WebSocket first; SSE, then polling, when it cannot be used (docs/websocket.md, "Fallback transports").
   const transport = new TransportController({ probeWebSocket: () => probeWebSocket(WebSocket, url) })

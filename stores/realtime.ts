@@ -9,6 +9,15 @@ export interface SocketClose {
   at: number
 }
 
+/** localStorage key of the last moment this browser was in sync with the server (ms since epoch). */
+export const LAST_SYNCED_KEY = 'tt:lastSynced'
+
+function readLastSynced(): number | null {
+  if (typeof localStorage === 'undefined') return null
+  const value = Number(localStorage.getItem(LAST_SYNCED_KEY))
+  return Number.isFinite(value) && value > 0 ? value : null
+}
+
 /** The tab's socket: its state for the UI, and the last event seq applied per project. */
 export const useRealtimeStore = defineStore('realtime', () => {
   const state = ref<ConnectionState>('idle')
@@ -25,6 +34,16 @@ export const useRealtimeStore = defineStore('realtime', () => {
   /** Whether the fallback in use delivers (an SSE stream connected, a poll answered). */
   const fallbackLive = ref(false)
   let everOpened = false
+  /**
+   * When the data on screen was last known current: the socket was live then. Kept in localStorage
+   * so a board reopened offline (from the service worker's cache) can say "last synced 10:42".
+   */
+  const lastSyncedAt = ref<number | null>(null)
+
+  function markSynced(at = Date.now()) {
+    lastSyncedAt.value = at
+    if (typeof localStorage !== 'undefined') localStorage.setItem(LAST_SYNCED_KEY, String(at))
+  }
 
   const status = computed<ConnectionState>(() => {
     if (!browserOnline.value) return 'offline'
@@ -42,9 +61,11 @@ export const useRealtimeStore = defineStore('realtime', () => {
   function socketState(next: 'idle' | 'connecting' | 'pending', lostConnection: boolean) {
     // The server ended this tab's sign-in (4401 / 4408): the socket stays closed until sign-in.
     if (state.value === 'signedOut') return
+    if (state.value === 'live' && next !== 'pending') markSynced()
     if (next === 'pending') {
       everOpened = true
       state.value = 'live'
+      markSynced()
     }
     else if (next === 'connecting') state.value = lostConnection || everOpened ? 'reconnecting' : 'connecting'
     else state.value = 'idle'
@@ -62,11 +83,25 @@ export const useRealtimeStore = defineStore('realtime', () => {
   /** Follows the browser's network state; `onOnline` runs after the state says online again. */
   function watchBrowser(onOnline?: () => void) {
     browserOnline.value = navigator.onLine
+    lastSyncedAt.value = readLastSynced()
     window.addEventListener('online', () => {
       browserOnline.value = true
       onOnline?.()
     })
-    window.addEventListener('offline', () => (browserOnline.value = false))
+    window.addEventListener('offline', () => {
+      if (state.value === 'live') markSynced()
+      browserOnline.value = false
+    })
+    // Leaving (or reloading) while live: what is on screen was current until now.
+    window.addEventListener('pagehide', () => {
+      if (status.value === 'live') markSynced()
+    })
+  }
+
+  /** Sign-out: the next user of this browser starts with no sync time of the last one. */
+  function forgetSync() {
+    lastSyncedAt.value = null
+    if (typeof localStorage !== 'undefined') localStorage.removeItem(LAST_SYNCED_KEY)
   }
 
   /**
@@ -78,6 +113,7 @@ export const useRealtimeStore = defineStore('realtime', () => {
     if (last !== undefined && seq <= last) return 'duplicate'
     if (last !== undefined && seq > last + 1) return 'gap'
     lastSeq.value[projectId] = seq
+    if (state.value === 'live') markSynced()
     return 'next'
   }
   function taskChanged(projectId: string) {
@@ -94,5 +130,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     lastSeq.value = rest
   }
 
-  return { state, status, transport, fallbackLive, setTransport, browserOnline, lastSeq, lastClose, taskChanges, commentChanges, socketState, closed, signedOut, watchBrowser, accept, taskChanged, commented, startAt, forget }
+  return { state, status, transport, fallbackLive, setTransport, browserOnline, lastSeq, lastClose, lastSyncedAt, taskChanges, commentChanges, socketState, closed, signedOut, watchBrowser, forgetSync, accept, taskChanged, commented, startAt, forget }
 })

@@ -51,3 +51,9 @@ export const priorityIcons: Record<Priority, string> = {
 export function safeRedirect(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/'
 }
+
+/** 24-hour "10:42" in the browser's time zone (the offline badge's "last synced"). */
+export function formatClock(at: number | Date): string {
+  const date = new Date(at)
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`
+}

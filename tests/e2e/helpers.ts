@@ -15,12 +15,19 @@ if (!hasChromium) {
   console.warn('install chromium (apt-get install -y chromium) to run browser tests')
 }
 
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+
 /** Debian's Chromium (`npx playwright install` cannot work here), kept off the closed network. */
 export function launchChromium() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+}
+
+/**
+ * The same Chromium with a profile on disk: what install checks need (in a throwaway incognito-like
+ * context Chromium answers "in-incognito" to `Page.getInstallabilityErrors`).
+ */
+export function launchPersistentChromium(userDataDir: string, options: Parameters<typeof chromium.launchPersistentContext>[1] = {}) {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...options })
 }
 
 /** Until Vue has mounted, a form submit would be a plain browser navigation. */
