@@ -57,8 +57,9 @@ export function logRequest(event: H3Event) {
       aborted: !res.writableFinished || undefined,
     }
     const message = `${req.method} ${path} ${status}`
-    if (status >= 500) logger.warn(message, fields)
-    else if (QUIET_PATHS.has(path) || QUIET_PREFIXES.some(p => path.startsWith(p))) logger.debug(message, fields)
+    // probes stay at debug even when they fail: the balancer and /api/ready's body show that, a line per probe would flood the log
+    if (QUIET_PATHS.has(path) || QUIET_PREFIXES.some(p => path.startsWith(p))) logger.debug(message, fields)
+    else if (status >= 500) logger.warn(message, fields)
     else logger.info(message, fields)
   })
 }
