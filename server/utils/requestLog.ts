@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { H3Event } from 'h3'
 import { logger } from './logger'
 
-/** Probes and scrapes, every few seconds from each balancer: logged at debug only. */
-const QUIET_PATHS = new Set(['/api/health', '/api/ready', '/api/metrics'])
+/** Probes and scrapes (every few seconds from each balancer) and build assets: logged at debug only. */
+const QUIET_PATHS = new Set(['/api/health', '/api/ready', '/api/metrics', '/favicon.ico'])
+const QUIET_PREFIXES = ['/_nuxt/', '/__nuxt']
 const REQUEST_ID = /^[\w.:=/+-]{1,128}$/
 
 /** The proxy's request id (nginx `X-Request-Id`, an ALB's `X-Amzn-Trace-Id`) when it looks like one, else a new one. */
@@ -56,8 +57,9 @@ export function logRequest(event: H3Event) {
       aborted: !res.writableFinished || undefined,
     }
     const message = `${req.method} ${path} ${status}`
-    if (status >= 500) logger.warn(message, fields)
-    else if (QUIET_PATHS.has(path)) logger.debug(message, fields)
+    // probes stay at debug even when they fail: the balancer and /api/ready's body show that, a line per probe would flood the log
+    if (QUIET_PATHS.has(path) || QUIET_PREFIXES.some(p => path.startsWith(p))) logger.debug(message, fields)
+    else if (status >= 500) logger.warn(message, fields)
     else logger.info(message, fields)
   })
 }

@@ -124,6 +124,7 @@ describe('compose.yaml', () => {
   it('puts both instances behind nginx, which passes WebSocket upgrades and does not buffer SSE', () => {
     const proxy = services.proxy!
     expect(proxy.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro')
+    expect(proxy.depends_on).toEqual({ 'app-1': { condition: 'service_healthy' }, 'app-2': { condition: 'service_healthy' } })
     const conf = readFileSync('deploy/nginx.conf', 'utf8')
     expect(conf).toMatch(/server app-1:3000/)
     expect(conf).toMatch(/server app-2:3000/)
