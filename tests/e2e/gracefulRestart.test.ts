@@ -23,6 +23,8 @@ const BACK_WITHIN_MS = 5_000
 const SIGKILL_BACK_WITHIN_MS = 15_000
 const EXIT_WITHIN_MS = 10_000
 const CLOSE_SERVICE_RESTART = 1012
+/** How long to wait for something that should happen (not a bound the test checks); longer with more clients. */
+const WAIT_MS = 20_000 * Math.max(1, CLIENTS / 200)
 
 /**
  * A raw tRPC-protocol client of `project.onEvent` that does what the app's client does: reconnect
@@ -193,7 +195,7 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     for (let i = 0; i < CLIENTS; i++) clients.push(new ResumingSubscriber(wsUrl, cookies[i % cookies.length]!, projectId, start))
     await Promise.all(clients.map(client => client.started))
     console.log(`[graceful] ${CLIENTS} clients subscribed in ${Date.now() - connecting} ms`)
-  })
+  }, 180_000 * Math.max(1, CLIENTS / 200))
 
   afterAll(async () => {
     for (const client of clients) client.stop()
@@ -206,7 +208,7 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
   /** Every client has every event of the log, once each and in order, from the start. */
   async function expectEveryEventOnceEverywhere() {
     const last = (await owner.client.project.byId.query({ id: projectId })).eventSeq
-    await expect.poll(() => clients.filter(c => c.lastSeq < last).length, { timeout: 20_000, interval: 100 }).toBe(0)
+    await expect.poll(() => clients.filter(c => c.lastSeq < last).length, { timeout: WAIT_MS, interval: 100 }).toBe(0)
     const expected = range(start + 1, last)
     const wrong = clients.map((c, i) => ({ i, seqs: c.seqs })).filter(({ seqs }) => seqs.length !== expected.length || seqs.some((s, k) => s !== expected[k]))
     expect(wrong.map(({ i, seqs }) => ({ client: i, received: seqs.length, duplicates: seqs.length - new Set(seqs).size, missing: expected.filter(s => !seqs.includes(s)).length }))).toEqual([])
@@ -218,18 +220,18 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     const upgradesToA = balancer!.upgrades.get(a.port) ?? 0
     expect(upgradesToA).toBeGreaterThan(0)
     const writer = startWriter(owner.client, projectId)
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(10)
 
     const signalled = Date.now()
     process.kill(a.pid, 'SIGTERM')
     const exit = await a.exited
     const exitedAfter = Date.now() - signalled
     const closed = clients.filter(c => c.closes.length > 0)
-    await expect.poll(() => closed.filter(c => !c.isBack).length, { timeout: 15_000, interval: 50 }).toBe(0)
+    await expect.poll(() => closed.filter(c => !c.isBack).length, { timeout: WAIT_MS, interval: 50 }).toBe(0)
     const allBackAfter = Math.max(...closed.map(c => c.closes[0]!.at + c.backAfter[0]!)) - signalled
     // Writes go on after the instance is gone (to the one left).
     const writtenBefore = writer.ok()
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(writtenBefore + 20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(writtenBefore + 10)
     const { ok, failures } = await writer.stop()
 
     const reconnects = closed.map(c => c.backAfter[0]!).sort((x, y) => x - y)
@@ -259,15 +261,15 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     const closesBefore = clients.map(cl => cl.closes.length)
     const socketsBefore = clients.map(cl => cl.attempts)
     const writer = startWriter(owner.client, projectId)
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(10)
 
     const killed = Date.now()
     process.kill(b.pid, 'SIGKILL')
     await b.exited
-    await expect.poll(() => clients.filter((cl, i) => cl.closes.length === closesBefore[i] || !cl.isBack).length, { timeout: 20_000, interval: 50 }).toBe(0)
+    await expect.poll(() => clients.filter((cl, i) => cl.closes.length === closesBefore[i] || !cl.isBack).length, { timeout: WAIT_MS, interval: 50 }).toBe(0)
     const allBackAfter = Math.max(...clients.map(cl => cl.closes.at(-1)!.at + cl.backAfter.at(-1)!)) - killed
     const writtenBefore = writer.ok()
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(writtenBefore + 20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(writtenBefore + 10)
     const { failures } = await writer.stop()
 
     const slowest = Math.max(...clients.map(cl => cl.backAfter.at(-1)!))
