@@ -5,6 +5,8 @@
 // the process exits within 10 s. Then SIGKILL the instance that now holds every client: they come
 // back after their first backoff step on the one left, still without a lost or doubled event.
 // GRACEFUL_CLIENTS=1000 runs the same with more clients (docs/PERFORMANCE.md "Graceful restart").
+// The 5 s bound holds on a host that is not saturated; on one shared with other heavy jobs, each
+// reconnect waits for CPU (GRACEFUL_BACK_WITHIN_MS=15000 there).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
@@ -18,8 +20,9 @@ const CLIENTS = Number(process.env.GRACEFUL_CLIENTS ?? 200)
 const SOCKETS_PER_USER = 20
 const WRITE_INTERVAL_MS = 50 // 20 writes per second
 const MAX_WRITES_IN_FLIGHT = 4
-const SPREAD_MS = 2_000
-const BACK_WITHIN_MS = 5_000
+const SPREAD_MS = 3_000 // the default
+/** The bound. GRACEFUL_BACK_WITHIN_MS raises it on a saturated host (docs/PERFORMANCE.md "Graceful restart"). */
+const BACK_WITHIN_MS = Number(process.env.GRACEFUL_BACK_WITHIN_MS ?? 5_000)
 const SIGKILL_BACK_WITHIN_MS = 15_000
 const EXIT_WITHIN_MS = 10_000
 const CLOSE_SERVICE_RESTART = 1012
