@@ -5,6 +5,8 @@
 // the process exits within 10 s. Then SIGKILL the instance that now holds every client: they come
 // back after their first backoff step on the one left, still without a lost or doubled event.
 // GRACEFUL_CLIENTS=1000 runs the same with more clients (docs/PERFORMANCE.md "Graceful restart").
+// The 5 s bound holds on a host that is not saturated; on one shared with other heavy jobs, each
+// reconnect waits for CPU (GRACEFUL_BACK_WITHIN_MS=15000 there).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
@@ -17,10 +19,15 @@ const CLIENTS = Number(process.env.GRACEFUL_CLIENTS ?? 200)
 /** Sockets per user: the per-user socket call budget (30 at once) covers one resubscribe of each. */
 const SOCKETS_PER_USER = 20
 const WRITE_INTERVAL_MS = 50 // 20 writes per second
-const SPREAD_MS = 2_000
-const BACK_WITHIN_MS = 5_000
+const MAX_WRITES_IN_FLIGHT = 4
+const SPREAD_MS = 3_000 // the default
+/** The issue's bound. GRACEFUL_BACK_WITHIN_MS raises it on a saturated host (docs/PERFORMANCE.md "Graceful restart"). */
+const BACK_WITHIN_MS = Number(process.env.GRACEFUL_BACK_WITHIN_MS ?? 5_000)
+const SIGKILL_BACK_WITHIN_MS = 15_000
 const EXIT_WITHIN_MS = 10_000
 const CLOSE_SERVICE_RESTART = 1012
+/** How long to wait for something that should happen (not a bound the test checks); longer with more clients. */
+const WAIT_MS = 20_000 * Math.max(1, CLIENTS / 200)
 
 /**
  * A raw tRPC-protocol client of `project.onEvent` that does what the app's client does: reconnect
@@ -50,10 +57,17 @@ class ResumingSubscriber {
     return this.last
   }
 
+  /** Sockets opened (the first one included). */
+  attempts = 0
+  /** For each close: ms until the next socket was open (upgrade answered). */
+  readonly openAfter: number[] = []
+
   private connect() {
     if (this.stopped) return
+    this.attempts++
     const socket = new WebSocket(this.url, { headers: { cookie: this.cookie } })
     this.socket = socket
+    socket.on('open', () => this.closedAt !== null && this.openAfter.push(Date.now() - this.closedAt))
     socket.on('open', () => socket.send(JSON.stringify({
       id: 1,
       method: 'subscription',
@@ -106,31 +120,27 @@ class ResumingSubscriber {
   }
 }
 
-/** Creates tasks at 20/s until stopped; counts what succeeded and what failed. */
+/** Creates a task every 50 ms (20/s, not waiting for the previous answer, at most 4 at once) until stopped; counts what succeeded and what failed. */
 function startWriter(client: ReturnType<typeof httpClient>['client'], projectId: string) {
-  let stopped = false
   let ok = 0
   const failures: string[] = []
-  const done = (async () => {
-    const start = Date.now()
-    for (let i = 0; !stopped; i++) {
-      const wait = start + i * WRITE_INTERVAL_MS - Date.now()
-      if (wait > 0) await new Promise(r => setTimeout(r, wait))
-      try {
-        await client.task.create.mutate({ projectId, title: `write ${i}` })
-        ok++
-      }
-      catch (error) {
-        failures.push((error as Error).message)
-      }
-    }
-  })()
+  const inFlight = new Set<Promise<void>>()
+  let i = 0
+  const timer = setInterval(() => {
+    // At most a few at once: on a slow machine the rate drops instead of piling up requests.
+    if (inFlight.size >= MAX_WRITES_IN_FLIGHT) return
+    const write = client.task.create.mutate({ projectId, title: `write ${i++}` }).then(
+      () => void ok++,
+      (error: Error) => void failures.push(error.message),
+    ).finally(() => inFlight.delete(write))
+    inFlight.add(write)
+  }, WRITE_INTERVAL_MS)
   return {
     ok: () => ok,
     async stop() {
-      stopped = true
-      await done
-      return { ok, failures }
+      clearInterval(timer)
+      await Promise.all(inFlight)
+      return { ok, sent: i, failures }
     },
   }
 }
@@ -184,9 +194,11 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     }
     start = (await owner.client.project.byId.query({ id: projectId })).eventSeq
     const wsUrl = `${balancer.url.replace(/^http/, 'ws')}/api/trpc-ws`
+    const connecting = Date.now()
     for (let i = 0; i < CLIENTS; i++) clients.push(new ResumingSubscriber(wsUrl, cookies[i % cookies.length]!, projectId, start))
     await Promise.all(clients.map(client => client.started))
-  })
+    console.log(`[graceful] ${CLIENTS} clients subscribed in ${Date.now() - connecting} ms`)
+  }, 180_000 * Math.max(1, CLIENTS / 200))
 
   afterAll(async () => {
     for (const client of clients) client.stop()
@@ -199,7 +211,7 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
   /** Every client has every event of the log, once each and in order, from the start. */
   async function expectEveryEventOnceEverywhere() {
     const last = (await owner.client.project.byId.query({ id: projectId })).eventSeq
-    await expect.poll(() => clients.filter(c => c.lastSeq < last).length, { timeout: 20_000, interval: 100 }).toBe(0)
+    await expect.poll(() => clients.filter(c => c.lastSeq < last).length, { timeout: WAIT_MS, interval: 100 }).toBe(0)
     const expected = range(start + 1, last)
     const wrong = clients.map((c, i) => ({ i, seqs: c.seqs })).filter(({ seqs }) => seqs.length !== expected.length || seqs.some((s, k) => s !== expected[k]))
     expect(wrong.map(({ i, seqs }) => ({ client: i, received: seqs.length, duplicates: seqs.length - new Set(seqs).size, missing: expected.filter(s => !seqs.includes(s)).length }))).toEqual([])
@@ -211,20 +223,25 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     const upgradesToA = balancer!.upgrades.get(a.port) ?? 0
     expect(upgradesToA).toBeGreaterThan(0)
     const writer = startWriter(owner.client, projectId)
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(10)
 
     const signalled = Date.now()
     process.kill(a.pid, 'SIGTERM')
     const exit = await a.exited
     const exitedAfter = Date.now() - signalled
     const closed = clients.filter(c => c.closes.length > 0)
-    await expect.poll(() => closed.filter(c => !c.isBack).length, { timeout: 15_000, interval: 50 }).toBe(0)
+    await expect.poll(() => closed.filter(c => !c.isBack).length, { timeout: WAIT_MS, interval: 50 }).toBe(0)
     const allBackAfter = Math.max(...closed.map(c => c.closes[0]!.at + c.backAfter[0]!)) - signalled
     // Writes go on after the instance is gone (to the one left).
     const writtenBefore = writer.ok()
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(writtenBefore + 20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(writtenBefore + 10)
     const { ok, failures } = await writer.stop()
 
+    const reconnects = closed.map(c => c.backAfter[0]!).sort((x, y) => x - y)
+    const opens = closed.map(c => c.openAfter[0]!).sort((x, y) => x - y)
+    console.log(`[graceful] open ms: median ${opens[opens.length >> 1]}, p90 ${opens[Math.floor(opens.length * 0.9)]}`)
+    console.log(`[graceful] reconnect ms: median ${reconnects[reconnects.length >> 1]}, p90 ${reconnects[Math.floor(reconnects.length * 0.9)]}; sockets per client: ${JSON.stringify(closed.reduce<Record<number, number>>((n, c) => ({ ...n, [c.attempts]: (n[c.attempts] ?? 0) + 1 }), {}))}`)
+    if (failures.length) console.log([a, b, c].map(s => s.output().split('\n').filter(l => /error/i.test(l)).slice(0, 5).join('\n')).join('\n'))
     console.log(`[graceful] SIGTERM, ${CLIENTS} clients (${closed.length} on the stopped instance): all back ${allBackAfter} ms after the signal, process exited after ${exitedAfter} ms; slowest reconnect ${Math.max(...closed.map(c => c.backAfter[0]!))} ms; ${ok} writes`)
     expect(exit, a.output()).toEqual({ code: 0, signal: null })
     expect(exitedAfter).toBeLessThan(EXIT_WITHIN_MS)
@@ -241,27 +258,31 @@ describe.runIf(redisAvailable())('graceful restart and failover behind a balance
     await expectEveryEventOnceEverywhere()
   })
 
-  it('SIGKILL: every client comes back after its first backoff step on the instance left, with nothing lost or doubled', async () => {
+  it('SIGKILL: every client comes back at its first reconnect (after the first backoff step) on the instance left, with nothing lost or doubled', async () => {
     // Every client is on B now; C joins the balancer, and B dies without a word.
     balancer!.backends = [b.port, c.port]
     const closesBefore = clients.map(cl => cl.closes.length)
+    const socketsBefore = clients.map(cl => cl.attempts)
     const writer = startWriter(owner.client, projectId)
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(10)
 
     const killed = Date.now()
     process.kill(b.pid, 'SIGKILL')
     await b.exited
-    await expect.poll(() => clients.filter((cl, i) => cl.closes.length === closesBefore[i] || !cl.isBack).length, { timeout: 20_000, interval: 50 }).toBe(0)
+    await expect.poll(() => clients.filter((cl, i) => cl.closes.length === closesBefore[i] || !cl.isBack).length, { timeout: WAIT_MS, interval: 50 }).toBe(0)
     const allBackAfter = Math.max(...clients.map(cl => cl.closes.at(-1)!.at + cl.backAfter.at(-1)!)) - killed
     const writtenBefore = writer.ok()
-    await expect.poll(() => writer.ok(), { timeout: 10_000 }).toBeGreaterThanOrEqual(writtenBefore + 20)
+    await expect.poll(() => writer.ok(), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(writtenBefore + 10)
     const { failures } = await writer.stop()
 
     const slowest = Math.max(...clients.map(cl => cl.backAfter.at(-1)!))
     console.log(`[graceful] SIGKILL, ${CLIENTS} clients: all back ${allBackAfter} ms after the kill; slowest reconnect ${slowest} ms; ${failures.length} writes failed with the instance`)
-    // Abnormal closure (no close frame), one each; back after the first backoff step (250–500 ms) and the resubscribe.
+    // Abnormal closure (no close frame), one each; the first reconnect (after 250–500 ms) succeeded
+    // for every client: the balancer skipped the dead instance. The bound only catches a hang: all
+    // of them resubscribe on one instance within the same quarter second.
     expect(clients.every((cl, i) => cl.closes.length === closesBefore[i]! + 1 && cl.closes.at(-1)!.code === 1006)).toBe(true)
-    expect(slowest).toBeLessThan(BACK_WITHIN_MS)
+    expect(clients.filter((cl, i) => cl.attempts !== socketsBefore[i]! + 1)).toHaveLength(0)
+    expect(slowest).toBeLessThan(SIGKILL_BACK_WITHIN_MS)
     // At most the writes that were in flight on B when it died fail.
     expect(failures.length).toBeLessThanOrEqual(2)
     await expectEveryEventOnceEverywhere()

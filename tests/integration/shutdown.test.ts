@@ -185,6 +185,16 @@ describe('startShutdown', () => {
     expect(exit).toHaveBeenCalledWith(1)
   })
 
+  it('refuses new socket upgrades with 503 once shutting down', async () => {
+    const route = (await import('../../server/routes/api/trpc-ws')).default as unknown as { __websocket__: { upgrade: (request: Request) => Response | undefined } }
+    const upgrade = () => route.__websocket__.upgrade(new Request('http://127.0.0.1/api/trpc-ws'))
+    expect(upgrade()).toBeUndefined()
+    setShuttingDown()
+    const refused = upgrade()
+    expect(refused?.status).toBe(503)
+    expect(refused?.headers.get('retry-after')).toBe('1')
+  })
+
   it('the process drain is one instance', () => {
     expect(useSocketDrain()).toBe(useSocketDrain())
   })
