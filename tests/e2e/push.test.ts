@@ -1,0 +1,71 @@
+// Web Push on the production build: a server whose PUSH_ENDPOINT_ALLOWLIST names a local push
+// service (tests/factories/pushService.ts, which decrypts and checks VAPID itself), Ben's
+// subscription registered as his browser would, Ana mentions him and the push arrives; then his
+// Settings → Devices page lists the device and removes it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TestPushService } from '../factories/pushService'
+import { startAppServer, type AppServer } from './appServer'
+import { call, hasChromium, hydrated, launchChromium, query, register } from './helpers'
+
+describe.skipIf(!hasChromium)('Web Push on the production build', () => {
+  let browser: Browser
+  let server: AppServer
+  let service: TestPushService
+  const dataDir = mkdtempSync(join(tmpdir(), 'ttp-e2e-push-'))
+
+  beforeAll(async () => {
+    service = await new TestPushService().start()
+    ;[server, browser] = await Promise.all([startAppServer({ PGLITE_DIR: dataDir, PUSH_ENDPOINT_ALLOWLIST: service.origin }), launchChromium()])
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    await service?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('pushes Ana\'s mention to Ben\'s device, which he then sees and removes in Settings → Devices', async () => {
+    const base = server.baseUrl
+    const anaContext = await browser.newContext({ baseURL: base })
+    const benContext = await browser.newContext({ baseURL: base, viewport: { width: 390, height: 844 } })
+    await register(anaContext, 'Ana Lima', base)
+    const ben = await register(benContext, 'Ben Ode', base)
+    const project = await call<{ id: string, key: string }>(anaContext, 'project.create', { name: 'Push e2e' }, base)
+    await call(anaContext, 'member.add', { projectId: project.id, username: ben.username, role: 'MEMBER' }, base)
+    const task = await call<{ id: string, number: number }>(anaContext, 'task.create', { projectId: project.id, title: 'Fix login' }, base)
+
+    // What Ben's browser would send after pushManager.subscribe (the push service is the test's).
+    const sub = service.subscription()
+    const ua = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36'
+    await call(benContext, 'push.subscribe', { endpoint: sub.endpoint, keys: sub.keys, userAgent: ua }, base)
+    const refused = await benContext.request.post(`${base}/api/trpc/push.subscribe`, { data: { json: { endpoint: 'https://attacker.example/collect', keys: sub.keys } }, headers: { origin: base } })
+    expect(refused.status()).toBe(400)
+
+    await call(anaContext, 'comment.create', { taskId: task.id, body: `@${ben.username} please check` }, base)
+    await expect.poll(() => service.received(sub.name).length, { timeout: 20_000 }).toBe(1)
+    const { publicKey } = await query<{ publicKey: string }>(benContext, 'push.publicKey', undefined, base)
+    const [arrival] = service.received(sub.name)
+    expect(arrival!.vapid.key).toBe(publicKey)
+    expect(arrival!.payload).toMatchObject({ body: 'Ana Lima mentioned you in a comment on \'Fix login\'', tag: `task-${task.id}`, url: `/projects/${project.id}?task=${task.id}` })
+    expect(service.errors).toEqual([])
+
+    const page = await benContext.newPage()
+    await page.goto('/settings/devices')
+    await hydrated(page)
+    const devices = page.getByRole('region', { name: 'Your devices' })
+    await devices.getByText('Chrome on Android').waitFor()
+    await devices.getByText(/last push/).waitFor()
+    // Nothing scrolls sideways on a phone.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true)
+    page.once('dialog', dialog => void dialog.accept())
+    await devices.getByRole('button', { name: 'Remove Chrome on Android' }).click()
+    await devices.getByText('No devices').waitFor()
+    expect(await query(benContext, 'push.list', {}, base)).toEqual([])
+    await anaContext.close()
+    await benContext.close()
+  })
+})
