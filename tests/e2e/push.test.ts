@@ -19,7 +19,8 @@ describe.skipIf(!hasChromium)('Web Push on the production build', () => {
 
   beforeAll(async () => {
     service = await new TestPushService().start()
-    ;[server, browser] = await Promise.all([startAppServer({ PGLITE_DIR: dataDir, PUSH_ENDPOINT_ALLOWLIST: service.origin }), launchChromium()])
+    server = await startAppServer({ PGLITE_DIR: dataDir, PUSH_ENDPOINT_ALLOWLIST: service.origin })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
