@@ -32,7 +32,7 @@ describe.skipIf(!hasChromium)('Web Push on the production build', () => {
   it('pushes Ana\'s mention to Ben\'s device, which he then sees and removes in Settings → Devices', async () => {
     const base = server.baseUrl
     const anaContext = await browser.newContext({ baseURL: base })
-    const benContext = await browser.newContext({ baseURL: base, viewport: { width: 390, height: 844 } })
+    const benContext = await browser.newContext({ baseURL: base })
     await register(anaContext, 'Ana Lima', base)
     const ben = await register(benContext, 'Ben Ode', base)
     const project = await call<{ id: string, key: string }>(anaContext, 'project.create', { name: 'Push e2e' }, base)
@@ -54,18 +54,30 @@ describe.skipIf(!hasChromium)('Web Push on the production build', () => {
     expect(arrival!.payload).toMatchObject({ body: 'Ana Lima mentioned you in a comment on \'Fix login\'', tag: `task-${task.id}`, url: `/projects/${project.id}?task=${task.id}` })
     expect(service.errors).toEqual([])
 
+    // The account menu leads to Settings → Devices.
     const page = await benContext.newPage()
-    await page.goto('/settings/devices')
+    await page.goto('/')
     await hydrated(page)
+    const accountMenu = page.getByRole('button', { name: /^Account menu for Ben Ode/ })
+    await accountMenu.click()
+    await page.getByRole('menuitem', { name: 'Devices' }).click()
+    await page.waitForURL('**/settings/devices')
     const devices = page.getByRole('region', { name: 'Your devices' })
     await devices.getByText('Chrome on Android').waitFor()
     await devices.getByText(/last push/).waitFor()
     // Nothing scrolls sideways on a phone.
+    await page.setViewportSize({ width: 390, height: 844 })
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true)
     page.once('dialog', dialog => void dialog.accept())
     await devices.getByRole('button', { name: 'Remove Chrome on Android' }).click()
     await devices.getByText('No devices').waitFor()
     expect(await query(benContext, 'push.list', {}, base)).toEqual([])
+
+    // Signing out (which first drops this browser's push subscription, none here) still ends at the sign-in page.
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await accountMenu.click()
+    await page.getByRole('menuitem', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/login(\?|$)/)
     await anaContext.close()
     await benContext.close()
   })
