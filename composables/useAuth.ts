@@ -32,6 +32,8 @@ export function useAuth() {
 
   async function logout() {
     try {
+      // The next person on this device must not get this user's pushes.
+      await forgetPushOnThisDevice()
       await $trpc.auth.logout.mutate()
     }
     finally {

@@ -140,6 +140,15 @@ export function createPushClient(api: PushApi, browser: PushBrowser) {
     }
   }
 
+  /** Sign-out: drops this browser's subscription here and on the server (no list afterwards). */
+  async function forget(): Promise<void> {
+    const subscription = await currentSubscription()
+    if (!subscription) return
+    await api.unsubscribe({ endpoint: subscription.endpoint }).catch(() => {})
+    await subscription.unsubscribe()
+    endpoint.value = null
+  }
+
   /** Removes a device from the account (this browser's too: then it is also unsubscribed here). */
   async function remove(device: PushDevice): Promise<void> {
     if (device.thisDevice) return disable()
@@ -147,7 +156,7 @@ export function createPushClient(api: PushApi, browser: PushBrowser) {
     devices.value = devices.value.filter(d => d.id !== device.id)
   }
 
-  return { support, permission, endpoint, devices, busy, detect, refresh, enable, disable, remove }
+  return { support, permission, endpoint, devices, busy, detect, refresh, enable, disable, remove, forget }
 }
 
 export function unsupportedText(support: PushSupport): string {
@@ -161,15 +170,37 @@ export function unsupportedText(support: PushSupport): string {
 
 /** Push on this device for the signed-in user (Settings → Devices). */
 export function usePush() {
+  return createPushClient(pushApi(), currentBrowser())
+}
+
+/**
+ * Before signing out: the server forgets this browser's subscription and the browser drops it, so
+ * the next person on this device does not get the previous user's pushes. Never throws; gives up
+ * after 3 s (sign-out must not hang on a service worker).
+ */
+export async function forgetPushOnThisDevice(client = createPushClient(pushApi(), currentBrowser())): Promise<void> {
+  if (client.detect() !== 'supported') return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 3_000)
+  })
+  await Promise.race([client.forget().catch(() => {}), timeout])
+  clearTimeout(timer)
+}
+
+function pushApi(): PushApi {
   const { $trpc } = useNuxtApp()
-  const api: PushApi = {
+  return {
     publicKey: () => $trpc.push.publicKey.query(),
     subscribe: input => $trpc.push.subscribe.mutate(input),
     unsubscribe: input => $trpc.push.unsubscribe.mutate(input),
     list: input => $trpc.push.list.query(input),
     remove: input => $trpc.push.remove.mutate(input),
   }
-  const browser: PushBrowser = import.meta.client
+}
+
+function currentBrowser(): PushBrowser {
+  return import.meta.client
     ? {
         serviceWorker: 'serviceWorker' in navigator ? navigator.serviceWorker : undefined,
         hasPushManager: 'PushManager' in window,
@@ -177,5 +208,4 @@ export function usePush() {
         userAgent: navigator.userAgent,
       }
     : { hasPushManager: false, userAgent: '' }
-  return createPushClient(api, browser)
 }

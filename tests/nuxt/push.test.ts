@@ -2,7 +2,7 @@ import { registerEndpoint } from '@nuxt/test-utils/runtime'
 import { getQuery, readBody } from 'h3'
 import superjson, { type SuperJSONResult } from 'superjson'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { base64urlToBytes, createPushClient, usePush, type PushApi } from '~/composables/usePush'
+import { base64urlToBytes, createPushClient, forgetPushOnThisDevice, usePush, type PushApi } from '~/composables/usePush'
 import type { PushDevice } from '~~/shared/schemas/push'
 
 // The browser's PushManager and Notification are outside the system: faked here. The server is
@@ -162,6 +162,19 @@ describe('usePush', () => {
     expect(sub.unsubscribed).toBe(true)
     expect(push.endpoint.value).toBeNull()
     expect(push.devices.value).toEqual([])
+  })
+
+  it('sign-out forgets this browser\'s subscription on the server and in the browser; nothing to do without one', async () => {
+    const push = usePush()
+    await push.enable()
+    const sub = manager.current!
+    calls.length = 0
+    await forgetPushOnThisDevice(push)
+    expect(calls).toEqual([{ path: 'unsubscribe', input: { endpoint: sub.endpoint } }])
+    expect(sub.unsubscribed).toBe(true)
+    calls.length = 0
+    await forgetPushOnThisDevice(push)
+    expect(calls).toEqual([])
   })
 
   it('reports a browser without service workers or Push, without touching the server', async () => {
