@@ -243,7 +243,8 @@ export default defineNuxtPlugin(() => {
     void outbox.replay()
   })
   // Its own HTTP client for polling (`$trpc` would make this plugin's type depend on itself).
-  const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${location.origin}/api/trpc`, transformer: superjson })] })
+  const http = httpLink({ url: `${location.origin}/api/trpc`, transformer: superjson })
+  const trpc = createTRPCClient<AppRouter>({ links: [http] })
   const trpcWs: TRPCClient<AppRouter> | null = createTRPCClient<AppRouter>({
     links: [switchingLink<AppRouter>({
       controller: transport,
@@ -257,6 +258,7 @@ export default defineNuxtPlugin(() => {
           ? String((await trpc.project.byId.query({ id: String(input.projectId) })).eventSeq)
           : String((await trpc.notification.unreadCount.query()).lastSeq),
       }),
+      http,
       onSignedOut: signOut,
     })],
   })

@@ -166,6 +166,8 @@ export interface SwitchingLinkOptions<TRouter extends AnyRouter> {
   websocket: TRPCLink<TRouter>
   sse: TRPCLink<TRouter>
   polling: TRPCLink<TRouter>
+  /** Queries and mutations while the WebSocket cannot be used (presence.setStatus works over HTTP too). */
+  http: TRPCLink<TRouter>
   /** A fallback subscription was refused with UNAUTHORIZED: the session ended (as a 4401 close on the socket). */
   onSignedOut: () => void
   sseConnectTimeoutMs?: number
@@ -175,7 +177,8 @@ export interface SwitchingLinkOptions<TRouter extends AnyRouter> {
  * The tab's socket client link: every call goes over the WebSocket while that works. On a fallback,
  * the subscriptions of {@link FALLBACK_SUBSCRIPTIONS} move to SSE or polling, resuming from the last
  * tracked id they delivered (so the stores see no gap and no repeat); the others (presence) wait for
- * the WebSocket to come back, and calls fail at once rather than wait for a socket that will not open.
+ * the WebSocket to come back, and calls go over HTTP rather than wait for a socket that will not open
+ * (presence.update and typing answer BAD_REQUEST there: presence is per socket).
  */
 export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkOptions<TRouter>): TRPCLink<TRouter> {
   return (runtime) => {
@@ -184,20 +187,24 @@ export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkO
       sse: options.sse(runtime),
       polling: options.polling(runtime),
     }
+    const http = options.http(runtime)
     const { controller } = options
     return ({ op }) => observable<OperationResultEnvelope<unknown, AnyClientError>, AnyClientError>((observer) => {
       const fallbackCapable = op.path in FALLBACK_SUBSCRIPTIONS
       if (op.type !== 'subscription') {
-        if (controller.transport === 'websocket') return links.websocket({ op, next: terminal }).subscribe(observer)
-        observer.error(new Error(`${op.path} needs the WebSocket, which cannot be used right now`) as AnyClientError)
-        return () => {}
+        const link = controller.transport === 'websocket' ? links.websocket : http
+        return link({ op, next: terminal }).subscribe(observer)
       }
       let lastEventId: string | undefined
       let inner: Unsubscribable | null = null
       let current: Transport | null = null
       let connectTimer: ReturnType<typeof setTimeout> | undefined
+      /** Bumped when the inner subscription is replaced: what the old one says after that is not ours. */
+      let generation = 0
       const stopInner = () => {
+        generation++
         clearTimeout(connectTimer)
+        // tRPC's links complete their observer when unsubscribed; that must not end this subscription.
         inner?.unsubscribe()
         inner = null
       }
@@ -206,6 +213,8 @@ export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkO
         current = controller.transport
         if (current !== 'websocket' && !fallbackCapable) return
         const transport = current
+        const mine = ++generation
+        const stale = () => mine !== generation
         let connected = false
         const failed = () => {
           stopInner()
@@ -216,6 +225,7 @@ export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkO
         const innerOp: Operation = { ...op, input: inputNow }
         inner = links[transport]({ op: innerOp, next: terminal }).subscribe({
           next(envelope) {
+            if (stale()) return
             const result = envelope.result as { type?: string, id?: string, state?: string }
             if (transport !== 'websocket') {
               if (result.type === 'started') {
@@ -229,6 +239,7 @@ export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkO
             observer.next(envelope)
           },
           error(error) {
+            if (stale()) return
             if (transport === 'sse' && !connected && serverCode(error) === undefined) {
               failed()
               return
@@ -237,7 +248,7 @@ export function switchingLink<TRouter extends AnyRouter>(options: SwitchingLinkO
             observer.error(error)
           },
           complete() {
-            observer.complete()
+            if (!stale()) observer.complete()
           },
         })
       }

@@ -12,7 +12,7 @@ import { SSE_PING_MS } from '../../server/trpc/init'
 import { createTrpcHttpHandler } from '../../server/trpc/http'
 import type { Database } from '../../server/utils/db'
 import { parseEnv, type Env } from '../../server/utils/env'
-import { failure, projectWithTeam, signUp, taskInput } from '../factories'
+import { callerFor, cookieJar, failure, projectWithTeam, signUp, taskInput, TEST_PASSWORD } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 interface SseMessage {
@@ -182,6 +182,30 @@ describe.runIf(databaseAvailable)('subscriptions over SSE and the polling fallba
     await ben.caller.task.create(taskInput(project.id))
     await vi.waitFor(() => expect(bens.data()).toHaveLength(1))
     expect(streams.size).toBe(1)
+  })
+
+  it('ends the streams of the user\'s other sessions on a password change, and those of a revoked API token', async () => {
+    const { owner, project } = await projectWithTeam(db)
+    const jar = cookieJar()
+    await (await callerFor(db, { jar })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })
+    const other = { ...owner, jar }
+    const here = subscribe(owner, 'project.onEvent', { projectId: project.id })
+    const there = subscribe(other, 'project.onEvent', { projectId: project.id })
+    const { token } = await owner.caller.apiToken.create({ name: 'bench', expiresInDays: null })
+    const viaToken = openSse(urlOf('project.onEvent', { projectId: project.id }), { authorization: `Bearer ${token}` })
+    open.push(viaToken)
+    await vi.waitFor(() => expect(streams.size).toBe(3))
+
+    await owner.caller.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: 'another-long-password' })
+    await vi.waitFor(() => expect(there.ended).toBe(true))
+    expect(there.error()).toMatchObject({ data: { code: 'UNAUTHORIZED' } })
+    expect(here.ended).toBe(false)
+
+    const [listed] = (await owner.caller.apiToken.list()).filter(t => t.name === 'bench')
+    await owner.caller.apiToken.revoke({ id: listed!.id })
+    await vi.waitFor(() => expect(viaToken.ended).toBe(true))
+    expect(viaToken.error()).toMatchObject({ data: { code: 'UNAUTHORIZED' } })
+    expect(here.ended).toBe(false)
   })
 
   it('caps a user\'s SSE streams at SSE_MAX_PER_USER with TOO_MANY_REQUESTS', async () => {

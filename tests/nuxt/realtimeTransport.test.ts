@@ -12,7 +12,7 @@ import { manualClock } from './manualClock'
 
 type AnyObserver = Observer<{ result: unknown }, unknown>
 
-/** A terminating link the test drives: it records each operation and hands out its observer. */
+/** A terminating link the test drives: it records each operation and hands out its observer; like tRPC's, it completes when unsubscribed. */
 function fakeLink() {
   const calls: { path: string, type: string, input: unknown, observer: AnyObserver, closed: boolean }[] = []
   const link: TRPCLink<AppRouter> = () => ({ op }) => observable((observer) => {
@@ -20,6 +20,7 @@ function fakeLink() {
     calls.push(call)
     return () => {
       call.closed = true
+      observer.complete()
     }
   })
   return { link, calls, open: () => calls.filter(c => !c.closed) }
@@ -109,11 +110,12 @@ describe('switching link', () => {
     const ws = fakeLink()
     const sse = fakeLink()
     const polling = fakeLink()
+    const http = fakeLink()
     const onSignedOut = vi.fn()
     const client = createTRPCClient<AppRouter>({
-      links: [switchingLink<AppRouter>({ controller, websocket: ws.link, sse: sse.link, polling: polling.link, onSignedOut, sseConnectTimeoutMs: 60_000 })],
+      links: [switchingLink<AppRouter>({ controller, websocket: ws.link, sse: sse.link, polling: polling.link, http: http.link, onSignedOut, sseConnectTimeoutMs: 60_000 })],
     })
-    return { controller, ws, sse, polling, client, onSignedOut }
+    return { controller, ws, sse, polling, http, client, onSignedOut }
   }
 
   it('moves a subscription from the socket to SSE to polling with the last id it delivered, and the data keeps flowing to the same callback', async () => {
@@ -166,15 +168,18 @@ describe('switching link', () => {
     expect(polling.open().map(c => c.input)).toEqual([{ projectId: 'p1', lastEventId: '3' }])
   })
 
-  it('keeps presence for the WebSocket: its subscription waits, its calls fail at once', async () => {
-    const { controller, ws, sse, client } = setup()
+  it('keeps presence for the WebSocket: its subscription waits, calls go over HTTP meanwhile', async () => {
+    const { controller, ws, sse, http, client } = setup()
+    void client.presence.setStatus.mutate({ status: 'away' })
+    expect(ws.calls.map(c => c.path)).toEqual(['presence.setStatus'])
     controller.wsFailed()
     controller.wsFailed()
     client.presence.onProject.subscribe({ projectId: 'p1' }, { onData: () => {} })
     expect(sse.calls).toHaveLength(0)
-    await expect(client.presence.typing.mutate({ projectId: 'p1', taskId: 't1', field: 'description' })).rejects.toThrow(/needs the WebSocket/)
+    void client.presence.setStatus.mutate({ status: 'dnd' })
+    expect(http.calls.map(c => [c.path, c.input])).toEqual([['presence.setStatus', { status: 'dnd' }]])
     controller.wsOpened()
-    expect(ws.open().map(c => c.path)).toEqual(['presence.onProject'])
+    expect(ws.open().filter(c => c.type === 'subscription').map(c => c.path)).toEqual(['presence.onProject'])
   })
 
   it('signs the tab out when a fallback subscription is refused with UNAUTHORIZED (a revoked session)', () => {
