@@ -1,5 +1,6 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import { membershipEndingEvents, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
+import { requireRole } from '../services/access'
 import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
