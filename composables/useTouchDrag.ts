@@ -37,7 +37,6 @@ export function useTouchDrag(board: Ref<HTMLElement | null | undefined>, onDrop:
     timer = null
     cancelAnimationFrame(edgeFrame)
     if (card) card.style.transform = ''
-    card?.classList.remove('touch-lifted')
     card = null
     pointerId = -1
     if (dragging) drag.end()
@@ -78,7 +77,7 @@ export function useTouchDrag(board: Ref<HTMLElement | null | undefined>, onDrop:
       if (!card) return
       dragging = true
       drag.draggingId.value = card.dataset.taskId!
-      card.classList.add('touch-lifted')
+      drag.byTouch.value = true
       navigator.vibrate?.(15)
       lastEdgeScroll = performance.now()
       edgeFrame = requestAnimationFrame(scrollAtEdge)

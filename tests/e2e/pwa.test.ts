@@ -56,7 +56,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     expect(icons.some(i => i.purpose === 'maskable')).toBe(true)
 
     await controlled(page)
-    expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated')
+    await expect.poll(() => page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated')
 
     const cdp = await context.newCDPSession(page)
     await expect.poll(async () => (await cdp.send('Page.getInstallabilityErrors')).installabilityErrors, { timeout: 15_000 }).toEqual([])
