@@ -206,4 +206,24 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     await phone.close()
     await desk.close()
   })
+
+  it('serves pages and assets compressed per Accept-Encoding, hashed assets for a year, the worker always revalidated', async () => {
+    const baseUrl = inject('baseUrl')
+    const page = (encoding: string) => fetch(`${baseUrl}/login`, { headers: { 'accept-encoding': encoding } })
+    const br = await page('br, gzip')
+    expect(br.headers.get('content-encoding')).toBe('br')
+    expect(br.headers.get('vary')).toMatch(/Accept-Encoding/i)
+    expect(await br.text()).toContain('<html') // fetch decodes it: a real brotli body
+    expect((await page('gzip')).headers.get('content-encoding')).toBe('gzip')
+    const plain = await page('identity')
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    const html = await plain.text()
+
+    const script = html.match(/\/_nuxt\/[\w-]+\.js/)![0]
+    const asset = await fetch(`${baseUrl}${script}`, { headers: { 'accept-encoding': 'br' } })
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get('content-encoding')).toBe('br')
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect((await fetch(`${baseUrl}/sw.js`)).headers.get('cache-control')).toBe('no-cache')
+  })
 })
