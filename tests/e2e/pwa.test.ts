@@ -134,6 +134,21 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
         expect({ path, width, overflow: await overflow(page, width) }).toEqual({ path, width, overflow: 0 })
       }
     }
+    // Touch targets: the top bar, the column tabs and a card's "Move" button are at least 44 px.
+    await page.setViewportSize(PHONE.viewport)
+    await page.goto(`/projects/${project.id}`)
+    await hydrated(page)
+    const targets = [
+      page.getByRole('button', { name: 'Menu' }),
+      page.getByRole('button', { name: /^Notifications/ }).first(),
+      page.getByRole('navigation', { name: 'Columns' }).getByRole('button').first(),
+      page.getByRole('button', { name: /^Move / }).first(),
+    ]
+    for (const target of targets) {
+      const box = (await target.boundingBox())!
+      expect(Math.min(box.width, box.height)).toBeGreaterThanOrEqual(44)
+    }
+
     const anonymous = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
     const signedOut = await anonymous.newPage()
     for (const path of ['/login', '/register']) {
