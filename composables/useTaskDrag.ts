@@ -3,6 +3,8 @@ export const TASK_DRAG_TYPE = 'application/x-tasktracker-task'
 
 export function useTaskDrag() {
   const draggingId = useState<string | null>('dragging-task', () => null)
+  /** The drag is a finger's long press (useTouchDrag): the card is drawn lifted, following it. */
+  const byTouch = useState<boolean>('dragging-touch', () => false)
 
   function start(e: DragEvent, id: string) {
     draggingId.value = id
@@ -15,6 +17,7 @@ export function useTaskDrag() {
 
   function end() {
     draggingId.value = null
+    byTouch.value = false
   }
 
   /** The dragged card's id: from this tab's state, else from the drag data. */
@@ -22,5 +25,5 @@ export function useTaskDrag() {
     return draggingId.value ?? (e.dataTransfer?.getData(TASK_DRAG_TYPE) || null)
   }
 
-  return { draggingId, start, end, idFrom }
+  return { draggingId, byTouch, start, end, idFrom }
 }

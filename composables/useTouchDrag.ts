@@ -1,8 +1,11 @@
 import type { TaskStatus } from '~~/shared/schemas/common'
 import { dropNeighbours } from '~/utils/board'
 
-/** How long a finger rests on a card before it lifts for dragging (shorter would fight scrolling). */
-export const LONG_PRESS_MS = 450
+/**
+ * How long a finger rests on a card before it lifts for dragging: shorter would fight scrolling,
+ * longer runs into the browser's own long press (~500 ms: link menu, then pointercancel).
+ */
+export const LONG_PRESS_MS = 350
 /** Moving further than this before the long press ends means the finger is scrolling, not dragging. */
 export const TOUCH_SLOP_PX = 10
 /** Near a screen edge the board scrolls sideways, one column at a time, to reach the next column. */
@@ -37,7 +40,6 @@ export function useTouchDrag(board: Ref<HTMLElement | null | undefined>, onDrop:
     timer = null
     cancelAnimationFrame(edgeFrame)
     if (card) card.style.transform = ''
-    card?.classList.remove('touch-lifted')
     card = null
     pointerId = -1
     if (dragging) drag.end()
@@ -78,7 +80,7 @@ export function useTouchDrag(board: Ref<HTMLElement | null | undefined>, onDrop:
       if (!card) return
       dragging = true
       drag.draggingId.value = card.dataset.taskId!
-      card.classList.add('touch-lifted')
+      drag.byTouch.value = true
       navigator.vibrate?.(15)
       lastEdgeScroll = performance.now()
       edgeFrame = requestAnimationFrame(scrollAtEdge)

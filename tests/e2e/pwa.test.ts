@@ -56,7 +56,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     expect(icons.some(i => i.purpose === 'maskable')).toBe(true)
 
     await controlled(page)
-    expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated')
+    await expect.poll(() => page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated')
 
     const cdp = await context.newCDPSession(page)
     await expect.poll(async () => (await cdp.send('Page.getInstallabilityErrors')).installabilityErrors, { timeout: 15_000 }).toEqual([])
@@ -134,6 +134,21 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
         expect({ path, width, overflow: await overflow(page, width) }).toEqual({ path, width, overflow: 0 })
       }
     }
+    // Touch targets: the top bar, the column tabs and a card's "Move" button are at least 44 px.
+    await page.setViewportSize(PHONE.viewport)
+    await page.goto(`/projects/${project.id}`)
+    await hydrated(page)
+    const targets = [
+      page.getByRole('button', { name: 'Menu' }),
+      page.getByRole('button', { name: /^Notifications/ }).first(),
+      page.getByRole('navigation', { name: 'Columns' }).getByRole('button').first(),
+      page.getByRole('button', { name: /^Move / }).first(),
+    ]
+    for (const target of targets) {
+      const box = (await target.boundingBox())!
+      expect(Math.min(box.width, box.height)).toBeGreaterThanOrEqual(44)
+    }
+
     const anonymous = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
     const signedOut = await anonymous.newPage()
     for (const path of ['/login', '/register']) {
@@ -205,5 +220,25 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     expect(await watcher.getByRole('list', { name: 'To do' }).getByRole('listitem', { name: /Drag me/ }).count()).toBe(0)
     await phone.close()
     await desk.close()
+  })
+
+  it('serves pages and assets compressed per Accept-Encoding, hashed assets for a year, the worker always revalidated', async () => {
+    const baseUrl = inject('baseUrl')
+    const page = (encoding: string) => fetch(`${baseUrl}/login`, { headers: { 'accept-encoding': encoding } })
+    const br = await page('br, gzip')
+    expect(br.headers.get('content-encoding')).toBe('br')
+    expect(br.headers.get('vary')).toMatch(/Accept-Encoding/i)
+    expect(await br.text()).toContain('<html') // fetch decodes it: a real brotli body
+    expect((await page('gzip')).headers.get('content-encoding')).toBe('gzip')
+    const plain = await page('identity')
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    const html = await plain.text()
+
+    const script = html.match(/\/_nuxt\/[\w-]+\.js/)![0]
+    const asset = await fetch(`${baseUrl}${script}`, { headers: { 'accept-encoding': 'br' } })
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get('content-encoding')).toBe('br')
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect((await fetch(`${baseUrl}/sw.js`)).headers.get('cache-control')).toBe('no-cache')
   })
 })
