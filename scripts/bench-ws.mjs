@@ -1,18 +1,21 @@
-// `npm run bench:ws`: real-time fan-out benchmark against the production build.
-// For each bus (in-process, then Redis) it starts `node .output/server/index.mjs` on a free loopback
-// port with a fresh embedded database, creates a project, and for each N opens N authenticated
-// sockets through the stock @trpc/client (createWSClient + wsLink + superjson), each subscribed to
-// the project's `project.onEvent`. A writer then updates tasks over HTTP at a fixed rate; every
-// update's event must reach every socket. Reported per run: connect time, delivery latency
-// (mutation sent → event received, on one clock),
-// deliveries/s, lost deliveries, errors, and the server's RSS per idle connection. The sockets live in
-// --receivers child processes and the writer in another; all read the system-wide monotonic clock.
-// Options: --n=100,1000,5000 --bus=memory,redis --rate=5 (updates/s) --duration=10 (s)
-//          --per-user=25 (sockets per user: the per-user socket rate limit allows 30 calls at once)
-//          --receivers=1 (processes sharing the sockets; more than one starves the server on 2 cores)
-//          --client=wslink|raw (raw: plain `ws` sockets speaking the same protocol and only matching
-//          the marker, to separate the server's latency from the stock client's decoding)
-//          --json=<file> (also write the results as JSON)
+// `npm run bench:ws`: real-time fan-out benchmark against the production build, with peers.
+// For each N it starts `node .output/server/index.mjs` (fresh process on the same embedded
+// database; with --bus=redis also a local redis-server and REDIS_URL), opens N sockets subscribed to
+// one project's `project.onEvent`, and has a writer process update task descriptions (300 bytes,
+// starting with a marker) at a fixed rate, open loop. Then the same N, payload and rate against the
+// peers of scripts/bench-ws-peer.mjs in the same invocation: a bare `ws` broadcast server, the same
+// through a Redis channel, and Socket.IO with @socket.io/redis-adapter; every row of ours is printed
+// as a ratio to each peer. Per row: connect+subscribe time of the N sockets (session cookie; for ours
+// also a ticket minted per socket, as API clients do), delivery latency (write sent → event received,
+// system-wide monotonic clock), deliveries/s against offered, loss counted per (socket, event) with
+// duplicates apart, and KiB per idle subscribed socket after two forced GCs (the servers run with
+// --expose-gc and --inspect; `gc()` through the inspector), as RSS and V8 heap.
+// Options: --n=1000,5000 --bus=memory,redis --peers=ws,ws-redis,socketio-redis (socketio = no Redis)
+//          --rate=10 (writes/s) --duration=10 (s) --payload=300 (bytes) --per-user=25 (sockets per user)
+//          --auth=cookie,ticket --client=wslink|raw (default: wslink below 5,000, raw from 5,000 — the
+//          stock client decoding thousands of frames measures the generator; raw is plain `ws`
+//          speaking tRPC's protocol, as the bare peer's clients do)
+//          --json=<file> (also write the rows as JSON)
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
 // seconds (--period=3 s on average) with typing bursts; reports the latency from a
@@ -519,7 +522,8 @@ async function main() {
     Object.assign(row, {
       connectP99: r1(stats(ready.connectTimes).p99),
       updates: writer.sent.length,
-      offeredPerSec: Math.round((writer.sent.length * n) / elapsed),
+      // What the writer offered over its run; deliveries/s below it means a backlog (or losses).
+      offeredPerSec: Math.round((writer.sent.length * n) / (DURATION / 1000)),
       deliveriesPerSec: Math.round(report.received / elapsed),
       lost: report.lost,
       duplicates: report.duplicates,

@@ -32,6 +32,7 @@ if (cluster.isPrimary) {
   first.once('listening', () => {
     for (let i = 1; i < workers; i++) start()
   })
+  cluster.on('listening', (worker, address) => console.log(`worker ${worker.process.pid} listening on port ${address.port}`))
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)

@@ -5,9 +5,9 @@ import type { Db } from '../utils/db'
 /**
  * What a `project.onEvent` subscription needs before it streams: the subscriber's role and the
  * project's current event seq. Subscriptions that start together (a connection storm: thousands of
- * sockets after a deploy or a network blip) share one read per project: calls made in the same turn
- * of the event loop are answered by one query for all their users, instead of two round trips per
- * socket. Nothing is cached past that read, so a membership removed a moment earlier is always seen
+ * sockets after a deploy or a network blip) share one read per project: calls made within
+ * {@link START_WINDOW_MS} of each other are answered by one query for all their users, instead of
+ * two round trips per socket. Nothing is cached past that read, so a membership removed a moment earlier is always seen
  * (each caller is already subscribed to the bus when it asks, so nothing committed after the read
  * is missed either).
  */
@@ -21,6 +21,9 @@ interface Waiter {
   resolve: (start: StreamStart) => void
   reject: (error: unknown) => void
 }
+
+/** How long a start waits for others of the same project to share its read. */
+export const START_WINDOW_MS = 3
 
 /** Largest number of users read in one query (an IN list). */
 const MAX_BATCH = 1_000
@@ -39,11 +42,12 @@ export function readStreamStart(db: Db, projectId: string, userId: string): Prom
     waiters = []
     pending.set(projectId, waiters)
     const batch = waiters
-    // After the callers of this turn (and the I/O callbacks that run with them) have asked.
-    setImmediate(() => {
+    // After the callers of the next few milliseconds have asked (a storm's subscribe frames arrive
+    // over many turns of the event loop, one socket per I/O callback).
+    setTimeout(() => {
       if (pending.get(projectId) === batch) pending.delete(projectId)
       for (let i = 0; i < batch.length; i += MAX_BATCH) void answer(db, projectId, batch.slice(i, i + MAX_BATCH))
-    })
+    }, START_WINDOW_MS)
   }
   return new Promise((resolve, reject) => waiters.push({ userId, resolve, reject }))
 }

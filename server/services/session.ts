@@ -57,10 +57,21 @@ export interface ValidatedSession {
   renewed: boolean
 }
 
-export async function validateSessionToken(db: DbTx, token: string): Promise<ValidatedSession | null> {
+export interface SessionRow {
+  userId: string
+  expiresAt: Date
+  user: SessionUser
+}
+
+/** How a session row is read: one query by default; sockets share one per turn (`batchedSessionRow`). */
+export type SessionRowReader = (db: DbTx, id: string) => Promise<SessionRow | null>
+
+const readSessionRow: SessionRowReader = (db, id) => db.session.findUnique({ where: { id }, select: { userId: true, expiresAt: true, user: { select: sessionUserSelect } } })
+
+export async function validateSessionToken(db: DbTx, token: string, read: SessionRowReader = readSessionRow): Promise<ValidatedSession | null> {
   if (!/^[a-z2-7]{32}$/.test(token)) return null
   const id = hashToken(token)
-  const row = await db.session.findUnique({ where: { id }, include: { user: { select: sessionUserSelect } } })
+  const row = await read(db, id)
   if (!row) return null
   const now = Date.now()
   if (now >= row.expiresAt.getTime()) {

@@ -1,5 +1,6 @@
 import { authenticateApiTokenWithId } from '../services/apiToken'
 import { authenticateWsTicketWithBinding } from '../services/wsTicket'
+import { batchedSessionRow } from '../realtime/socketSessions'
 import { SESSION_COOKIE, validateSessionToken, type Session, type SessionUser } from '../services/session'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
@@ -64,7 +65,8 @@ export async function createContextInner(input: ContextInput): Promise<Context> 
   }
   const token = input.cookies.get(SESSION_COOKIE)
   if (!token) return { ...base, user: null, session: null, credential: null }
-  const result = await validateSessionToken(input.db, token)
+  // Sockets of a connection storm share their session reads (one query per turn of the event loop).
+  const result = await validateSessionToken(input.db, token, input.socket ? batchedSessionRow : undefined)
   if (!result) {
     clearSessionCookie()
     return { ...base, user: null, session: null, credential: null }

@@ -34,6 +34,8 @@ describe.runIf(redisAvailable())('start:cluster (two workers on one port)', () =
   })
 
   it('spreads sockets over both workers, and every socket gets every event', async () => {
+    // The second worker starts once the first listens (it migrated the database).
+    await expect.poll(() => cluster!.output().match(/worker \d+ listening/g)?.length ?? 0, { timeout: 90_000, interval: 250 }).toBe(2)
     const owner = httpClient(cluster!.baseUrl)
     const name = `cl${Date.now().toString(36)}`
     await owner.client.auth.register.mutate({ email: `${name}@example.test`, username: name, name: 'Cluster owner', password: 'correct horse battery' })

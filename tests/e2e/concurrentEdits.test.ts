@@ -10,7 +10,7 @@ import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mergeText } from '../../server/services/merge'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
+import { fromWireEvent, type ProjectEvent } from '../../shared/events'
 import { priorityValues, taskStatusValues, type TaskStatus } from '../../shared/schemas/common'
 import type { TaskConflictDetails, TaskPatch } from '../../shared/schemas/task'
 import { findPostgresBin, startPostgres, type PostgresServer } from '../setup/postgres'
@@ -137,7 +137,7 @@ class EditingClient {
     await new Promise<void>((resolve, reject) => {
       this.trpc.project.onEvent.subscribe({ projectId: this.projectId, lastEventId: String(this.lastSeq) }, {
         onStarted: () => resolve(),
-        onData: ({ data }) => this.receive(data),
+        onData: ({ data }) => this.receive(fromWireEvent(data)),
         onError: (error) => {
           this.problems.push(`subscription failed: ${error.message}`)
           reject(error)

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-c
 import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
+import { fromWireEvent, type ProjectEvent } from '../../shared/events'
 import { call, hasChromium, hydrated, launchChromium, query, register, webSocketWithHeaders } from './helpers'
 
 /** The project's events as a service sees them (its own socket, with the user's session cookie), in order. */
@@ -18,7 +18,7 @@ async function watchEvents(context: BrowserContext, projectId: string, fromSeq: 
   let notify = () => {}
   const sub = client.project.onEvent.subscribe({ projectId, lastEventId: String(fromSeq) }, {
     onData: ({ data }) => {
-      events.push(data)
+      events.push(fromWireEvent(data))
       notify()
     },
   })

@@ -3,7 +3,7 @@ import superjson from 'superjson'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
-import type { ProjectEvent } from '../../shared/events'
+import type { ProjectEventWire } from '../../shared/events'
 import { httpClient, webSocketWithHeaders } from './helpers'
 
 const baseUrl = inject('baseUrl')
@@ -31,7 +31,7 @@ function wsClient(opts: { headers?: Record<string, string>, token?: string } = {
 
 /** Subscribes and collects events; `next()` resolves with the next one (no sleeping). */
 function collect(client: TRPCClient<AppRouter>, input: { projectId: string, lastEventId?: string | null }) {
-  const events: { id: string, data: ProjectEvent }[] = []
+  const events: { id: string, data: ProjectEventWire }[] = []
   let waiter: (() => void) | null = null
   let failed: unknown = null
   let started!: () => void

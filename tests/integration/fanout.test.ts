@@ -8,6 +8,7 @@ import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { CLOSE_SLOW_CONSUMER, fanout, sendLimits } from '../../server/realtime/fanout'
+import { socketSessionStats } from '../../server/realtime/socketSessions'
 import { streamStartStats } from '../../server/realtime/streamStart'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, signUp, taskInput } from '../factories'
@@ -147,12 +148,17 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   it('shares one membership and seq read among subscriptions starting together, and never answers from a stale one', async () => {
     const { owner, project, addMember } = await projectWithTeam(db)
     const member = await addMember('MEMBER')
+    const sessionsBefore = { ...socketSessionStats(db.prisma) }
     const sockets = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(direct, i % 2 ? member.jar : owner.jar)))
     const before = { ...streamStartStats }
     for (const socket of sockets) socket.send(subscribeMessage(1, project.id))
     await Promise.all(sockets.map(socket => socket.waitFor(started(1))))
     expect(streamStartStats.answered - before.answered).toBe(12)
     expect(streamStartStats.reads - before.reads).toBeLessThan(12)
+    // Their cookies were looked up together too.
+    const sessions = socketSessionStats(db.prisma)
+    expect(sessions.calls - sessionsBefore.calls).toBe(12)
+    expect(sessions.batches - sessionsBefore.batches).toBeLessThan(12)
 
     // Removed a moment ago: the next subscription of theirs is refused like a stranger's.
     await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })

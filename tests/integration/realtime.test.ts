@@ -1,6 +1,6 @@
 import { isTrackedEnvelope } from '@trpc/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ProjectEvent } from '../../shared/events'
+import type { ProjectEvent, ProjectEventWire } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { createWsContext, parseCookieHeader } from '../../server/realtime/wsContext'
 import { appendEvent, transaction } from '../../server/services/events'
@@ -10,12 +10,12 @@ import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, signUp, taskInput, type TestCookieJar } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
-interface Received { id: string, event: ProjectEvent }
+interface Received { id: string, event: ProjectEventWire }
 
 /** A caller yields the raw `tracked()` envelope [id, data], although its type says { id, data } (what clients get). */
-function unwrap(value: { id: string, data: ProjectEvent }): Received {
+function unwrap(value: { id: string, data: ProjectEventWire }): Received {
   const raw: unknown = value
-  if (isTrackedEnvelope<ProjectEvent>(raw)) return { id: raw[0], event: raw[1] }
+  if (isTrackedEnvelope<ProjectEventWire>(raw)) return { id: raw[0], event: raw[1] }
   return { id: value.id, event: value.data }
 }
 
