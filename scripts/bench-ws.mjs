@@ -387,6 +387,7 @@ async function main() {
     for (const fn of cleanup.splice(0).reverse()) fn()
   })
   process.on('SIGINT', () => process.exit(130))
+  process.on('SIGTERM', () => process.exit(143))
 
   async function startRedis() {
     const bin = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(':').map(d => join(d, 'redis-server'))].find(p => existsSync(p))
