@@ -46,8 +46,8 @@ const clientFor = n => String(args.client ?? (n >= 5000 ? 'raw' : 'wslink'))
 const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filter(Boolean)
 /** Connect+subscribe storms of ours: with the session cookie (the measured run) and with a ticket per socket. */
 const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
-/** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups. */
-const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000' }
+/** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups, slow storms. */
+const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300' }
 
 if (!existsSync('.output/server/index.mjs')) {
   console.error('No production build: run `npm run build` first.')
@@ -265,6 +265,7 @@ async function receiverRole() {
           const marker = markerPattern.exec(text)?.[1]
           if (marker) return receive(i, marker)
           if (text.includes('"type":"started"')) {
+            socket.startedAt = performance.now()
             done()
             return resolve()
           }
@@ -278,6 +279,14 @@ async function receiverRole() {
           errors++
           console.error(`socket: ${error.message}`)
           resolve()
+        })
+        // Closed before it started (a cap, or the authentication timeout in a slow storm): an error, not a hang.
+        socket.on('close', (code) => {
+          if (!socket.startedAt) {
+            errors++
+            console.error(`socket closed before its subscription started (${code})`)
+            resolve()
+          }
         })
       })
       return
@@ -378,6 +387,7 @@ async function main() {
     for (const fn of cleanup.splice(0).reverse()) fn()
   })
   process.on('SIGINT', () => process.exit(130))
+  process.on('SIGTERM', () => process.exit(143))
 
   async function startRedis() {
     const bin = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(':').map(d => join(d, 'redis-server'))].find(p => existsSync(p))
