@@ -149,6 +149,18 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
       expect(Math.min(box.width, box.height)).toBeGreaterThanOrEqual(44)
     }
 
+    // The list's filters besides search fold into a sheet on a phone: hidden until "Filters" opens it.
+    await page.goto(`/projects/${project.id}/list`)
+    await hydrated(page)
+    const inProgress = page.getByRole('checkbox', { name: 'In progress' })
+    await expect.poll(() => inProgress.isVisible()).toBe(false)
+    await page.getByRole('button', { name: 'Filters', exact: true }).tap()
+    await inProgress.check()
+    await expect.poll(() => page.getByRole('button', { name: 'Filters (1)', exact: true }).isVisible()).toBe(true)
+    await page.getByRole('button', { name: 'Done', exact: true }).tap()
+    await expect.poll(() => inProgress.isVisible()).toBe(false)
+    expect(await overflow(page, PHONE.viewport.width)).toBe(0)
+
     const anonymous = await browser.newContext({ baseURL: inject('baseUrl'), ...PHONE })
     const signedOut = await anonymous.newPage()
     for (const path of ['/login', '/register']) {
