@@ -198,9 +198,16 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     const cdp = await phone.newCDPSession(page)
     const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x = 0, y = 0) =>
       cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y, id: 1 }] })
+    // Where a card is once it stands still: after a move the column animates its cards (0.25 s), and a
+    // finger put down mid-animation lands on whatever is passing there.
     const centre = async (locator: typeof card) => {
-      const box = (await locator.boundingBox())!
-      return { x: box.x + box.width / 2, y: box.y + box.height / 2, top: box.y }
+      let box = await locator.boundingBox()
+      await expect.poll(async () => {
+        const before = box
+        box = await locator.boundingBox()
+        return !!before && !!box && before.x === box.x && before.y === box.y
+      }).toBe(true)
+      return { x: box!.x + box!.width / 2, y: box!.y + box!.height / 2, top: box!.y }
     }
     let from = await centre(card)
     const above = await centre(first)
