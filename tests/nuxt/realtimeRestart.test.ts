@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net'
 import { createTRPCClient, wsLink } from '@trpc/client'
 import superjson from 'superjson'
 import { afterEach, describe, expect, it } from 'vitest'
-import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws'
+import type { WebSocket as NodeWebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import type { AppRouter } from '~~/server/trpc/routers/_app'
+import { BrowserLikeWebSocket } from '../factories/tabWebSocket'
 import { CloseCode, createRealtimeSocket, reconnectDelay } from '~/plugins/trpcWs.client'
 
 interface Subscription { id: number, method: string, params: { path: string, lastEventId?: string | null } }
@@ -42,46 +44,6 @@ async function restartingServer() {
     }),
   }
 }
-
-/**
- * A browser-like WebSocket over Node's `ws` (the test DOM has none). A wrapper, not a subclass: `ws`
- * calls its own `close()` to answer the server's close frame, which a browser socket never does, and
- * the tab's socket class must only see the closes the tab asks for.
- * (Same as in realtimeSignedOut.test.ts.)
- */
-class TabWebSocket extends EventTarget {
-  static readonly CONNECTING = 0
-  static readonly OPEN = 1
-  static readonly CLOSING = 2
-  static readonly CLOSED = 3
-  readonly CONNECTING = 0
-  readonly OPEN = 1
-  readonly CLOSING = 2
-  readonly CLOSED = 3
-  private readonly inner: NodeWebSocket
-
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super()
-    this.inner = new NodeWebSocket(url, protocols)
-    this.inner.on('open', () => this.dispatchEvent(new Event('open')))
-    this.inner.on('message', (data, isBinary) => this.dispatchEvent(Object.assign(new Event('message'), { data: isBinary ? data : data.toString() })))
-    this.inner.on('error', () => this.dispatchEvent(new Event('error')))
-    this.inner.on('close', (code, reason) => this.dispatchEvent(Object.assign(new Event('close'), { code, reason: reason.toString(), wasClean: true })))
-  }
-
-  get readyState() {
-    return this.inner.readyState
-  }
-
-  send(data: string) {
-    this.inner.send(data)
-  }
-
-  close(code?: number, reason?: string) {
-    this.inner.close(code, reason)
-  }
-}
-const BrowserLikeWebSocket = TabWebSocket as unknown as typeof WebSocket
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
