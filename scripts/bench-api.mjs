@@ -4,12 +4,10 @@
 //   task.list (1,000 tasks) and task.update at 32 concurrent connections for 20 s each,
 //   SSR of the board page with 500 tasks (sequential requests).
 // Options: --duration=20 --connections=32 --tasks=1000 --ssr-tasks=500 --ssr-requests=100
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
 import superjson from 'superjson'
-import { freePort, httpCaller } from './bench-lib.mjs'
+import { httpCaller, startBenchServer } from './bench-lib.mjs'
 
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const DURATION = Number(args.duration ?? 20) * 1000
@@ -23,32 +21,7 @@ if (!existsSync('.output/server/index.mjs')) {
   process.exit(1)
 }
 
-const port = await freePort()
-const base = `http://127.0.0.1:${port}`
-const dataDir = mkdtempSync(join(tmpdir(), 'tt-bench-'))
-const server = spawn(process.execPath, ['.output/server/index.mjs'], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-})
-const stop = () => {
-  server.kill('SIGTERM')
-  rmSync(dataDir, { recursive: true, force: true })
-}
-process.on('exit', stop)
-
-async function waitReady() {
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return
-    }
-    catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-  throw new Error('server did not start')
-}
+const { base, stop } = await startBenchServer('tt-bench-')
 
 const api = httpCaller(base)
 const call = api.call
@@ -99,7 +72,6 @@ async function load(name, fn) {
   return result
 }
 
-await waitReady()
 await call('mutation', 'auth.register', { email: 'bench@example.test', username: 'bench', name: 'Bench', password: 'benchmark-password' })
 const big = await call('mutation', 'project.create', { name: 'Bench 1000' })
 const ssr = await call('mutation', 'project.create', { name: 'Bench SSR' })

@@ -1,5 +1,9 @@
-// Pieces shared by the benchmark scripts (bench-api.mjs, bench-ws.mjs).
+// Pieces shared by the benchmark scripts (bench-api.mjs, bench-phone.mjs, bench-ws.mjs).
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import superjson from 'superjson'
 
 /** A free loopback port. */
@@ -31,4 +35,34 @@ export function httpCaller(base) {
     return superjson.deserialize(body.result.data)
   }
   return { call, cookie: () => cookie }
+}
+
+/**
+ * The production build on a free loopback port with a fresh embedded database (no demo data), ready
+ * to answer; `env` goes on top. The server is stopped and its data removed when the process exits.
+ */
+export async function startBenchServer(prefix, env = {}) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const dataDir = mkdtempSync(join(tmpdir(), prefix))
+  const server = spawn(process.execPath, ['.output/server/index.mjs'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const stop = () => {
+    server.kill('SIGTERM')
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  process.on('exit', stop)
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, stop }
+    }
+    catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('server did not start')
+    await new Promise(r => setTimeout(r, 200))
+  }
 }

@@ -10,12 +10,11 @@
 // before compression); "br, gzip" is the browser's normal Accept-Encoding. The service worker is blocked: its precache download starts
 // after the page is shown and is reported separately (the size of what sw.js lists).
 // Options: --runs=3 --tasks=40
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { freePort, httpCaller } from './bench-lib.mjs'
+import { httpCaller, startBenchServer } from './bench-lib.mjs'
 
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const RUNS = Number(args.runs ?? 3)
@@ -27,35 +26,9 @@ if (!existsSync('.output/server/index.mjs')) {
   process.exit(1)
 }
 
-const port = await freePort()
-const base = `http://127.0.0.1:${port}`
-const dataDir = mkdtempSync(join(tmpdir(), 'tt-bench-phone-'))
-const server = spawn(process.execPath, ['.output/server/index.mjs'], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', REGISTER_LIMIT_PER_IP: '10000' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-})
+const { base } = await startBenchServer('tt-bench-phone-', { REGISTER_LIMIT_PER_IP: '10000' })
 let browser
-const stop = () => {
-  server.kill('SIGTERM')
-  rmSync(dataDir, { recursive: true, force: true })
-}
-process.on('exit', stop)
 
-async function waitReady() {
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return
-    }
-    catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-  throw new Error('server did not start')
-}
-
-await waitReady()
 const api = httpCaller(base)
 const username = `phone${Date.now().toString(36)}`
 await api.call('mutation', 'auth.register', { email: `${username}@example.test`, username, name: 'Phone Bench', password: 'correct horse battery' })
