@@ -91,8 +91,7 @@ export function applyProjectEvent(board: BoardStore, event: ProjectEvent, ctx: E
       else if (key in cardFields) Object.assign(fields, { [key]: cardFields[key as keyof typeof cardFields](to) })
       // Other fields (description) are not on cards: the open panel fetches the task itself.
     }
-    // task.update puts a card whose status changed at the end of its new column; the event has no position.
-    if (event.type === 'task.updated' && 'status' in event.data.changes) refetch = true
+    // A status change through task.update carries the server-chosen `position` (end of the new column) like a move.
     board.patch(event.entityId, fields)
     return { applied: true, refetchTask: refetch ? event.entityId : undefined }
   }

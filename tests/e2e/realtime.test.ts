@@ -100,7 +100,8 @@ describe('real-time over /api/trpc-ws', () => {
     const project = await owner.client.project.create.mutate({ name: 'Token socket' })
     const { token } = await owner.client.apiToken.create.mutate({ name: 'socket', expiresInDays: 1 })
     const client = wsClient({ token })
-    expect((await client.auth.me.query())?.id).toBeDefined()
+    const me = await owner.client.auth.me.query()
+    expect(await client.auth.me.query()).toMatchObject({ id: me!.id, username: me!.username })
     const stream = collect(client, { projectId: project.id })
     await stream.started
     await owner.client.project.update.mutate({ id: project.id, name: 'Token socket!' })

@@ -254,7 +254,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       expect(limited.data.details!.retryAfterSeconds).toBeGreaterThan(14 * 60)
 
       // Other accounts can still sign in from the same place.
-      await expect((await callerFor(db, { ip: '198.51.100.99' })).auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toBeTruthy()
+      await expect((await callerFor(db, { ip: '198.51.100.99' })).auth.login({ login: alice.user.username, password: TEST_PASSWORD })).resolves.toMatchObject({ id: alice.user.id })
     })
 
     it('counts attempts by email and by username against the same account', async () => {
@@ -272,7 +272,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       const carol = await signUp(db)
       const attempt = async (password: string) => (await callerFor(db)).auth.login({ login: carol.user.username, password })
       for (let i = 0; i < 4; i++) await expect(attempt('wrong-password')).rejects.toThrow()
-      await expect(attempt(TEST_PASSWORD)).resolves.toBeTruthy()
+      await expect(attempt(TEST_PASSWORD)).resolves.toMatchObject({ id: carol.user.id })
       for (let i = 0; i < 4; i++) expect((await failure(attempt('wrong-password'))).code).toBe('UNAUTHORIZED')
     })
 
@@ -290,7 +290,7 @@ describe.runIf(databaseAvailable)('auth', () => {
         const username = uniqueName('reg')
         return (await callerFor(db, { ip })).auth.register({ email: `${username}@example.test`, username, name: 'Reg', password: TEST_PASSWORD })
       }
-      for (let i = 0; i < 5; i++) await expect(attempt()).resolves.toBeTruthy()
+      for (let i = 0; i < 5; i++) await expect(attempt()).resolves.toMatchObject({ name: 'Reg' })
       const before = await db.prisma.user.count()
       const limited = await failure(attempt())
       expect(limited.code).toBe('TOO_MANY_REQUESTS')
@@ -299,7 +299,7 @@ describe.runIf(databaseAvailable)('auth', () => {
       expect(limited.data.details!.retryAfterSeconds).toBeLessThanOrEqual(600)
       expect(await db.prisma.user.count()).toBe(before)
       // Another network can still sign up.
-      await expect((await callerFor(db, { ip: '203.0.113.78' })).auth.register({ email: `${uniqueName()}@example.test`, username: uniqueName(), name: 'Other', password: TEST_PASSWORD })).resolves.toBeTruthy()
+      await expect((await callerFor(db, { ip: '203.0.113.78' })).auth.register({ email: `${uniqueName()}@example.test`, username: uniqueName(), name: 'Other', password: TEST_PASSWORD })).resolves.toMatchObject({ name: 'Other' })
     })
   })
 
@@ -362,7 +362,7 @@ describe.runIf(databaseAvailable)('auth', () => {
         const refused = await failure((await callerFor(db, { jar, ip: '198.18.1.9' })).auth.login({ login: owner.user.username, password: TEST_PASSWORD }))
         expect(refused.code).toBe('TOO_MANY_REQUESTS')
       }
-      await expect((await callerFor(db, { jar: browser })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })).resolves.toBeTruthy()
+      await expect((await callerFor(db, { jar: browser })).auth.login({ login: owner.user.username, password: TEST_PASSWORD })).resolves.toMatchObject({ id: owner.user.id })
     })
   })
 })

@@ -81,12 +81,17 @@ describe.runIf(databaseAvailable)('event log', () => {
 
     const [moved] = await appended(p, () => owner.caller.task.move({ id: taskId, status: 'DONE' }))
     expect(moved).toMatchObject({ type: 'task.moved', data: { version: 3, changes: { status: { from: 'TODO', to: 'DONE' }, position: { from: expect.any(String), to: expect.any(String) } } } })
+    // A status change through task.update carries the position the server chose, so clients need not refetch.
+    await owner.caller.task.create(taskInput(p, { title: 'Already in review', status: 'IN_REVIEW' }))
+    const [statusChanged] = await appended(p, () => owner.caller.task.update({ id: taskId, baseVersion: 3, patch: { status: 'IN_REVIEW' } }))
+    const placed = await owner.caller.task.byId({ id: taskId })
+    expect(statusChanged).toMatchObject({ type: 'task.updated', data: { version: 4, changes: { status: { from: 'DONE', to: 'IN_REVIEW' }, position: { to: placed.position } } } })
 
     expect(await appended(p, () => member.caller.comment.create({ taskId, body: 'Noted' }))).toEqual([
       expect.objectContaining({ type: 'comment.created', entityType: 'comment', data: { taskId, body: 'Noted' } }),
     ])
     expect(await appended(p, () => owner.caller.task.delete({ id: taskId }))).toEqual([
-      expect.objectContaining({ type: 'task.deleted', entityId: taskId, data: { version: 4, title: 'Logged!' } }),
+      expect.objectContaining({ type: 'task.deleted', entityId: taskId, data: { version: 5, title: 'Logged!' } }),
     ])
   })
 

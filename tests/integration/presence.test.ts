@@ -1,6 +1,6 @@
 // Presence through the real procedures (callers with a socket connection id), on a real database;
 // the Redis part runs two hubs ("instances") on one real redis-server.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { PresenceHub, presenceTiming, setPresenceHub, usePresenceHub, type PresenceMessage, type PresenceState } from '../../server/presence/hub'
 import { MemoryPresenceStore, RedisPresenceStore } from '../../server/presence/store'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
@@ -36,13 +36,22 @@ function reader(iterable: AsyncIterable<PresenceMessage>) {
       if (result.done) return null
       return apply(result.value)
     },
-    /** Reads until `test` holds for the members. */
-    async until(test: (members: Map<string, PresenceState>) => boolean) {
-      while (!test(members)) {
-        const message = await this.next()
-        if (!message) throw new Error('the presence stream ended')
+    /** Reads until `test` holds for the members; fails after `timeoutMs` rather than waiting forever. */
+    async until(test: (members: Map<string, PresenceState>) => boolean, timeoutMs = 5_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`presence did not reach the expected state within ${timeoutMs} ms`)), timeoutMs)
+      })
+      try {
+        while (!test(members)) {
+          const message = await Promise.race([this.next(), timedOut])
+          if (!message) throw new Error('the presence stream ended')
+        }
+        return members
       }
-      return members
+      finally {
+        clearTimeout(timer)
+      }
     },
   }
 }
@@ -250,8 +259,15 @@ describe.runIf(databaseAvailable && redisAvailable())('presence across instances
       wake?.()
     })
     expect(snapshot).toEqual({ kind: 'snapshot', members: [] })
-    const waitOnB = async (test: () => boolean) => {
-      while (!test()) await new Promise<void>(resolve => (wake = resolve))
+    const waitOnB = async (test: () => boolean, timeoutMs = 5_000) => {
+      const deadline = Date.now() + timeoutMs
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`instance B did not see the expected presence within ${timeoutMs} ms`)
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, 250)
+        })
+      }
     }
     const onB = (userId: string) => seenOnB.some(m => m.kind === 'patch' && m.upsert.some(u => u.userId === userId))
 
@@ -266,11 +282,12 @@ describe.runIf(databaseAvailable && redisAvailable())('presence across instances
     await stores[0]!.close()
     const crashedAt = Date.now()
     const offline = () => seenOnB.some(m => m.kind === 'patch' && m.offline.some(o => o.userId === 'ana'))
-    while (!offline()) {
+    // B's own heartbeat and sweep run on a timer in production; here the test drives them until A's user expires.
+    await vi.waitFor(async () => {
       await b.heartbeat()
       await b.sweep()
-      if (!offline()) await new Promise(resolve => setTimeout(resolve, 100))
-    }
+      expect(offline()).toBe(true)
+    }, { timeout: presenceTiming.entryTtlMs + 1_000, interval: 100 })
     expect(Date.now() - crashedAt).toBeLessThan(presenceTiming.entryTtlMs + 1_000)
     const { snapshot: now } = await b.subscribe('p1', () => {})
     expect((now as { members: PresenceState[] }).members.map(m => m.userId)).toEqual(['ben'])

@@ -81,7 +81,7 @@ describe.runIf(databaseAvailable && redisAvailable())('sign-in limits shared thr
       const username = uniqueName('reg')
       return (await callerFor(db, { ip })).auth.register({ email: `${username}@example.test`, username, name: 'Reg', password: TEST_PASSWORD })
     })
-    for (let i = 0; i < 5; i++) await expect(register(i % 2 ? instances.a : instances.b)).resolves.toBeTruthy()
+    for (let i = 0; i < 5; i++) await expect(register(i % 2 ? instances.a : instances.b)).resolves.toMatchObject({ name: 'Reg' })
     expect((await failure(register(instances.a))).code).toBe('TOO_MANY_REQUESTS')
     expect((await failure(register(instances.b))).code).toBe('TOO_MANY_REQUESTS')
   })

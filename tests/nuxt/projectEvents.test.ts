@@ -71,16 +71,18 @@ describe('applyProjectEvent', () => {
     expect(board.byId.a!.version).toBe(2)
   })
 
-  it('task.updated writes only the changed fields; a status change asks for the server-chosen position', () => {
+  it('task.updated writes only the changed fields; a status change places the card where the server put it, with no refetch', () => {
     const board = useBoardStore()
     board.setTasks('p1', [task({ id: 'a', position: 'a0' })])
     const effects = applyProjectEvent(board, event('task.updated', 'a', { version: 2, changes: { title: { from: 'Task a', to: 'Renamed' }, assigneeId: { from: null, to: 'u1' } } }), ctx)
     expect(effects.refetchTask).toBeUndefined()
     expect(board.byId.a).toMatchObject({ title: 'Renamed', assignee: { username: 'ann' }, position: 'a0', version: 2 })
 
-    const moved = applyProjectEvent(board, event('task.updated', 'a', { version: 3, changes: { status: { from: 'TODO', to: 'IN_REVIEW' } } }), ctx)
-    expect(moved.refetchTask).toBe('a')
-    expect(board.byId.a!.status).toBe('IN_REVIEW')
+    board.setTasks('p1', [board.byId.a!, task({ id: 'r', position: 'a5', status: 'IN_REVIEW' })])
+    const moved = applyProjectEvent(board, event('task.updated', 'a', { version: 3, changes: { status: { from: 'TODO', to: 'IN_REVIEW' }, position: { from: 'a0', to: 'a6' } } }), ctx)
+    expect(moved.refetchTask).toBeUndefined()
+    expect(board.byId.a).toMatchObject({ status: 'IN_REVIEW', position: 'a6' })
+    expect(ids(board.columns.IN_REVIEW)).toEqual(['r', 'a'])
   })
 
   it('an event older than the local copy (a replay) changes nothing', () => {
