@@ -46,6 +46,17 @@ export function isEventOfType<T extends ProjectEventType>(event: ProjectEvent, t
   return event.type === type
 }
 
+/** Any logged event as a union discriminated by `type`, so a `switch` narrows `data`. */
+export type TypedProjectEvent = { [K in ProjectEventType]: ProjectEventOf<K> }[ProjectEventType]
+
+/**
+ * The event as {@link TypedProjectEvent}. Sound because the log is written only through the server's
+ * typed `appendEvent`; an unknown type (from a newer server) matches no `case`.
+ */
+export function typedEvent(event: ProjectEvent): TypedProjectEvent {
+  return event as TypedProjectEvent
+}
+
 /** Events after which the member named in `data.userId` no longer sees the project. */
 export const membershipEndingEvents = ['member.removed', 'member.left'] as const satisfies readonly ProjectEventType[]
 

@@ -1,4 +1,4 @@
-import { isEventOfType, type JsonValue, type ProjectEvent } from '~~/shared/events'
+import { isEventOfType, typedEvent, type JsonValue, type ProjectEvent } from '~~/shared/events'
 import { statusLabels, type Priority, type TaskStatus } from '~~/shared/schemas/common'
 import type { useBoardStore } from '~/stores/board'
 import { isPending } from '~/stores/board'
@@ -103,9 +103,9 @@ export function applyProjectEvent(board: BoardStore, event: ProjectEvent, ctx: E
   }
 
   if (isEventOfType(event, 'comment.created')) return { applied: false, commentOnTask: event.data.taskId }
-  if (event.type === 'member.removed' || event.type === 'member.left') {
-    const userId = (event.data as { userId?: string }).userId
-    return { applied: false, members: true, removedSelf: !!userId && userId === ctx.selfId }
+  const typed = typedEvent(event)
+  if (typed.type === 'member.removed' || typed.type === 'member.left') {
+    return { applied: false, members: true, removedSelf: typed.data.userId === ctx.selfId }
   }
   if (event.type.startsWith('member.')) return { applied: false, members: true }
   if (event.type === 'project.updated') return { applied: false, project: true }

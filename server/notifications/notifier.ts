@@ -1,4 +1,4 @@
-import type { JsonValue, ProjectEvent, ProjectEventDataMap } from '../../shared/events'
+import { typedEvent, type JsonValue, type ProjectEvent } from '../../shared/events'
 import {
   defaultPreference,
   extractMentions,
@@ -85,9 +85,10 @@ async function candidatesFor(db: Db, ctx: EventContext): Promise<Candidate[]> {
     }
   }
 
-  switch (event.type) {
+  const typed = typedEvent(event)
+  switch (typed.type) {
     case 'task.created': {
-      const created = (event.data as ProjectEventDataMap['task.created']).task
+      const created = typed.data.task
       if (typeof created.assigneeId === 'string') out.push({ recipientId: created.assigneeId, type: 'assigned', data: taskData })
       mention(asString(created.description), 'description')
       break
@@ -95,7 +96,7 @@ async function candidatesFor(db: Db, ctx: EventContext): Promise<Candidate[]> {
     case 'task.updated':
     case 'task.moved': {
       if (!task) break
-      const { changes } = event.data as ProjectEventDataMap['task.updated']
+      const { changes } = typed.data
       if (changes.assigneeId) {
         const from = asString(changes.assigneeId.from)
         const to = asString(changes.assigneeId.to)
@@ -117,7 +118,7 @@ async function candidatesFor(db: Db, ctx: EventContext): Promise<Candidate[]> {
     }
     case 'comment.created': {
       if (!task) break
-      const { body } = event.data as ProjectEventDataMap['comment.created']
+      const { body } = typed.data
       mention(body, 'comment')
       for (const id of await followersOf(db, task)) out.push({ recipientId: id, type: 'commented', data: { ...taskData, excerpt: excerpt(body) } })
       break
@@ -125,10 +126,10 @@ async function candidatesFor(db: Db, ctx: EventContext): Promise<Candidate[]> {
     case 'member.added':
     case 'member.removed':
     case 'member.left': {
-      const { userId } = event.data as { userId: string }
-      const type: NotificationType = event.type === 'member.added' ? 'member_added' : 'member_removed'
-      const memberName = (event.data as { name?: string }).name ?? (await db.user.findUnique({ where: { id: userId }, select: { name: true } }))?.name
-      const left = event.type === 'member.left'
+      const { userId } = typed.data
+      const type: NotificationType = typed.type === 'member.added' ? 'member_added' : 'member_removed'
+      const memberName = (typed.type === 'member.added' ? typed.data.name : undefined) ?? (await db.user.findUnique({ where: { id: userId }, select: { name: true } }))?.name
+      const left = typed.type === 'member.left'
       if (!left) out.push({ recipientId: userId, type, data: { ...base, memberIsYou: true, memberName } })
       for (const [id, m] of members) {
         if ((m.role === 'OWNER' || m.role === 'ADMIN') && id !== userId) out.push({ recipientId: id, type, data: { ...base, memberName, left } })
@@ -145,7 +146,8 @@ async function loadContext(db: Db, event: ProjectEvent): Promise<EventContext | 
   const rows = await db.projectMember.findMany({ where: { projectId: event.projectId }, select: { userId: true, role: true, user: { select: { username: true } } } })
   const members = new Map(rows.map(r => [r.userId, { username: r.user.username, role: r.role as string }]))
   let task: TaskContext | null = null
-  const taskId = event.entityType === 'task' ? event.entityId : event.type === 'comment.created' ? (event.data as { taskId: string }).taskId : null
+  const typed = typedEvent(event)
+  const taskId = typed.entityType === 'task' ? typed.entityId : typed.type === 'comment.created' ? typed.data.taskId : null
   if (taskId) {
     task = await db.task.findUnique({ where: { id: taskId }, select: { id: true, projectId: true, number: true, title: true, assigneeId: true, createdById: true, deletedAt: true } })
     // Nothing to tell about a task that is gone (deleted since, or never there).
@@ -181,19 +183,20 @@ export function usersInDnd(db: Db, userIds: string[]): Promise<Set<string>> {
 
 /** Whether an event can concern anyone, judged from the event alone (most edits and moves cannot). */
 export function mayNotify(event: ProjectEvent): boolean {
-  switch (event.type) {
+  const typed = typedEvent(event)
+  switch (typed.type) {
     case 'comment.created':
     case 'member.added':
     case 'member.removed':
     case 'member.left':
       return true
     case 'task.created': {
-      const task = (event.data as ProjectEventDataMap['task.created']).task
+      const task = typed.data.task
       return typeof task.assigneeId === 'string' || extractMentions(asString(task.description)).length > 0
     }
     case 'task.updated':
     case 'task.moved': {
-      const { changes } = event.data as ProjectEventDataMap['task.updated']
+      const { changes } = typed.data
       return Boolean(changes.assigneeId || changes.status || changes.dueDate || (changes.description && extractMentions(asString(changes.description.to)).length))
     }
     default:
@@ -206,7 +209,8 @@ export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notifi
   const ctx = await loadContext(db, event)
   if (!ctx) return []
   const candidates = await candidatesFor(db, ctx)
-  const removedSelf = event.type === 'member.removed' ? (event.data as { userId: string }).userId : null
+  const typed = typedEvent(event)
+  const removedSelf = typed.type === 'member.removed' ? typed.data.userId : null
   // Never the actor; never someone outside the project (except the notice to the member just removed).
   const eligible = candidates.filter(c => c.recipientId !== event.actorId && (ctx.members.has(c.recipientId) || c.recipientId === removedSelf))
   if (!eligible.length) return []

@@ -1,4 +1,4 @@
-import type { ProjectEvent } from '../../shared/events'
+import type { FieldChangesJson, JsonValue, ProjectEvent, ProjectEventDataMap, ProjectEventEntity, ProjectEventOf, ProjectEventType } from '../../shared/events'
 import type { Prisma } from '../generated/prisma/client'
 import { notifyCommitted } from '../notifications/notifier'
 import { useEventBus } from '../realtime/bus'
@@ -9,13 +9,26 @@ import { logger } from '../utils/logger'
 
 export type FieldChanges = Record<string, { from: unknown, to: unknown }>
 
-export interface AppendEventInput {
-  projectId: string
-  type: string
-  actorId: string | null
-  entityType: 'task' | 'comment' | 'member' | 'project'
-  entityId: string
-  data: Prisma.InputJsonValue
+/** One event to log, its `data` typed by its `type` ({@link ProjectEventDataMap}): a wrong payload is a compile error. */
+export type AppendEventInput<T extends ProjectEventType = ProjectEventType> = {
+  [K in T]: {
+    projectId: string
+    type: K
+    actorId: string | null
+    entityType: ProjectEventEntity
+    entityId: string
+    data: ProjectEventDataMap[K]
+  }
+}[T]
+
+/** Field changes as the log stores them: plain JSON (dates become ISO strings, `undefined` is dropped). */
+export function jsonChanges(changes: FieldChanges): FieldChangesJson {
+  return JSON.parse(JSON.stringify(changes)) as FieldChangesJson
+}
+
+/** A value as the log stores it (plain JSON). */
+export function toJson<T>(value: T): { [key: string]: JsonValue } {
+  return JSON.parse(JSON.stringify(value)) as { [key: string]: JsonValue }
 }
 
 /**
@@ -90,17 +103,26 @@ function publishLater(events: ProjectEvent[]) {
  * counter row takes its row lock, so concurrent writers in one project get seq n, n+1, … with no gaps.
  * Inside `transaction()`, the event is published after commit.
  */
-export async function appendEvent(tx: DbTx, input: AppendEventInput) {
+export async function appendEvent<T extends ProjectEventType>(tx: DbTx, input: AppendEventInput<T>): Promise<ProjectEventOf<T>> {
   const { eventSeq } = await tx.project.update({
     where: { id: input.projectId },
     data: { eventSeq: { increment: 1 } },
     select: { eventSeq: true },
   })
   const row = await tx.projectEvent.create({
-    data: { id: newId(), seq: eventSeq, ...input },
+    data: {
+      id: newId(),
+      seq: eventSeq,
+      projectId: input.projectId,
+      type: input.type,
+      actorId: input.actorId,
+      entityType: input.entityType,
+      entityId: input.entityId,
+      data: input.data as Prisma.InputJsonValue,
+    },
     select: projectEventSelect,
   })
-  const event = toProjectEvent(row)
+  const event = toProjectEvent(row) as ProjectEventOf<T>
   const pending = pendingEvents.get(tx)
   if (pending) pending.push(event)
   else logger.warn('appendEvent outside transaction(): the event is logged but not published', { projectId: input.projectId, type: input.type })

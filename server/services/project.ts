@@ -4,7 +4,7 @@ import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, lockProject, transaction } from './events'
+import { appendEvent, diffFields, jsonChanges, lockProject, transaction } from './events'
 
 const projectSelect = {
   id: true,
@@ -83,7 +83,7 @@ export async function updateProject(db: Db, userId: string, input: ProjectUpdate
     const changes = diffFields(before, patch)
     if (Object.keys(changes).length === 0) return { ...before, role }
     await tx.project.update({ where: { id }, data: patch })
-    await appendEvent(tx, { projectId: id, type: 'project.updated', actorId: userId, entityType: 'project', entityId: id, data: { changes } as never })
+    await appendEvent(tx, { projectId: id, type: 'project.updated', actorId: userId, entityType: 'project', entityId: id, data: { changes: jsonChanges(changes) } })
     return { ...(await tx.project.findUniqueOrThrow({ where: { id }, select: projectSelect })), role }
   })
 }

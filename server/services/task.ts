@@ -7,7 +7,7 @@ import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, transaction, type FieldChanges } from './events'
+import { appendEvent, diffFields, jsonChanges, toJson, transaction, type FieldChanges } from './events'
 import { mergeTaskPatch, type FieldHistory } from './merge'
 
 export const taskSelect = {
@@ -264,7 +264,7 @@ export async function createTask(db: Db, userId: string, input: {
 
 function toEventTask(task: TaskDto) {
   const { assignee: _, ...rest } = task
-  return JSON.parse(JSON.stringify(rest)) as Prisma.InputJsonObject
+  return toJson(rest)
 }
 
 /** task.update with a stale baseVersion: the fields changed since, per the event log, merged with the patch. */
@@ -370,7 +370,7 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
       actorId: userId,
       entityType: 'task',
       entityId: task.id,
-      data: { version: updated.version, changes: JSON.parse(JSON.stringify(changes)) },
+      data: { version: updated.version, changes: jsonChanges(changes) },
     })
     return updated
   })
