@@ -10,7 +10,7 @@ import {
   type NotificationType,
 } from '../../shared/schemas/notification'
 import type { Prisma } from '../generated/prisma/client'
-import { requireRole } from '../services/access'
+import { checkRole, memberRole, requireRole } from '../services/access'
 import { DomainError, notFound } from '../services/errors'
 import type { Db } from '../utils/db'
 import { newId } from '../utils/ids'
@@ -143,9 +143,7 @@ export async function listMutes(db: Db, userId: string) {
 async function taskProject(db: Db, userId: string, taskId: string): Promise<string> {
   const task = await db.task.findUnique({ where: { id: taskId }, select: { projectId: true, deletedAt: true } })
   if (!task || task.deletedAt) throw notFound('Task', taskId)
-  await requireRole(db, task.projectId, userId).catch(() => {
-    throw notFound('Task', taskId)
-  })
+  checkRole(await memberRole(db, task.projectId, userId), undefined, { what: 'Task', id: taskId })
   return task.projectId
 }
 

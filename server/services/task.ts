@@ -5,7 +5,7 @@ import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInpu
 import type { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
-import { requireRole } from './access'
+import { checkRole, memberRole, requireRole } from './access'
 import { DomainError, notFound } from './errors'
 import { appendEvent, diffFields, jsonChanges, toJson, transaction, type FieldChanges } from './events'
 import { mergeTaskPatch, type FieldHistory } from './merge'
@@ -44,10 +44,7 @@ export function compareTasks(a: Pick<TaskDto, 'status' | 'position' | 'id'>, b: 
 async function loadTask(db: DbTx, userId: string, id: string, allowed?: readonly ('OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER')[]) {
   const task = await db.task.findUnique({ where: { id }, select: { ...taskSelect, deletedAt: true } })
   if (!task || task.deletedAt) throw notFound('Task', id)
-  const role = await requireRole(db, task.projectId, userId).catch(() => {
-    throw notFound('Task', id)
-  })
-  if (allowed && !allowed.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${id}`)
+  checkRole(await memberRole(db, task.projectId, userId), allowed, { what: 'Task', id })
   const { deletedAt: _, ...dto } = task
   return dto
 }
@@ -68,11 +65,10 @@ async function loadTaskLocked(tx: DbTx, userId: string, id: string, allowed: rea
     LEFT JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
     WHERE t."id" = ${id} AND t."deletedAt" IS NULL
     FOR UPDATE OF p`
-  if (!access?.role) throw notFound('Task', id)
-  if (!allowed.includes(access.role)) throw new DomainError('FORBIDDEN', `Your role (${access.role}) cannot change task ${id}`)
+  checkRole(access?.role, allowed, { what: 'Task', id })
   const task = await readTaskForWrite(tx, id)
   if (!task) throw notFound('Task', id)
-  return { task, conflictPolicy: access.conflictPolicy }
+  return { task, conflictPolicy: access!.conflictPolicy }
 }
 
 type TaskRow = Omit<TaskDto, 'assignee'> & { deletedAt: Date | null, assigneeUsername: string | null, assigneeName: string | null }

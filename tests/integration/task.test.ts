@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { watchStatus } from '../../server/notifications/service'
+import { getTask } from '../../server/services/task'
 import type { Database } from '../../server/utils/db'
 import { failure, signUp, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
@@ -391,5 +393,19 @@ describe.runIf(databaseAvailable)('tasks', () => {
       expect(titles(await owner.caller.task.list({ projectId: project.id }))).toEqual(['Secret'])
       expect((await failure(outsider.caller.task.list({ projectId: project.id }))).code).toBe('NOT_FOUND')
     })
+  })
+  it('only "not a member" becomes NOT_FOUND: a database error during the access check stays an error', async () => {
+    const project = await freshProject('Access errors')
+    const task = await owner.caller.task.create(taskInput(project.id))
+    // The same client, except that membership lookups fail the way a dropped connection does.
+    const flaky = new Proxy(db.prisma, {
+      get: (target, prop, receiver) => prop === 'projectMember'
+        ? { findUnique: () => Promise.reject(new Error('Connection terminated unexpectedly')) }
+        : Reflect.get(target, prop, receiver),
+    })
+    await expect(getTask(flaky, owner.user.id, task.id)).rejects.toThrow('Connection terminated unexpectedly')
+    await expect(watchStatus(flaky, owner.user.id, task.id)).rejects.toThrow('Connection terminated unexpectedly')
+    // With the real client the rule itself holds: an outsider gets NOT_FOUND, like a task that does not exist.
+    await expect(getTask(db.prisma, outsider.user.id, task.id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })
