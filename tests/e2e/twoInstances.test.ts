@@ -3,7 +3,7 @@
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
 import { Redis } from 'ioredis'
 import superjson from 'superjson'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { projectChannel } from '../../server/realtime/redisBus'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import { startPostgres, type PostgresServer } from '../setup/postgres'
@@ -65,13 +65,8 @@ describe.runIf(redisAvailable())('two instances sharing PostgreSQL and Redis', (
   }
 
   const subscribers = async (projectId: string) => Number(((await admin!.pubsub('NUMSUB', projectChannel(projectId))) as [string, number | string])[1])
-  async function untilSubscribed(projectId: string) {
-    const deadline = Date.now() + WAIT_MS
-    while ((await subscribers(projectId)) < 1) {
-      if (Date.now() > deadline) throw new Error(`nobody subscribed to ${projectChannel(projectId)} within ${WAIT_MS} ms`)
-      await new Promise(r => setTimeout(r, 20))
-    }
-  }
+  const untilSubscribed = (projectId: string) =>
+    vi.waitFor(async () => expect(await subscribers(projectId), `subscribers of ${projectChannel(projectId)}`).toBeGreaterThanOrEqual(1), { timeout: WAIT_MS, interval: 20 })
 
   it('delivers a task update made over HTTP on instance A to a WebSocket subscriber on instance B', async () => {
     const { onA, task, stream, start } = await setUp()

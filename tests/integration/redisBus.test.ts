@@ -1,6 +1,6 @@
 import { isTrackedEnvelope, type TrackedEnvelope } from '@trpc/server'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ProjectEvent } from '../../shared/events'
 import { setEventBus, type EventBus } from '../../server/realtime/bus'
 import { openProjectEventStream } from '../../server/realtime/projectStream'
@@ -46,15 +46,6 @@ function collector(after: number) {
   }
 }
 
-/** Polls Redis until `check` holds (subscriptions are asynchronous by nature). */
-async function until(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + WAIT_MS
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 20))
-  }
-}
-
 describe.runIf(databaseAvailable && redisAvailable())('RedisBus (two instances on one Redis)', () => {
   let redis: RedisServer
   let db: Database
@@ -93,7 +84,8 @@ describe.runIf(databaseAvailable && redisAvailable())('RedisBus (two instances o
     const reply = await admin.pubsub('NUMSUB', projectChannel(projectId)) as [string, number | string]
     return Number(reply[1])
   }
-  const subscribed = (projectId: string, count: number) => until(async () => (await subscribers(projectId)) === count, `${count} subscriber(s) on ${projectId}`)
+  // Subscriptions are asynchronous by nature: poll Redis until the count holds.
+  const subscribed = (projectId: string, count: number) => vi.waitFor(async () => expect(await subscribers(projectId), `subscribers on ${projectId}`).toBe(count), { timeout: WAIT_MS, interval: 20 })
 
   it('delivers an event published on instance A to a subscriber on instance B, dates restored', async () => {
     const { owner, project, start } = await team()

@@ -1,7 +1,7 @@
 // Caps on sockets per user and per address (in process and across instances over Redis), the
 // authentication timeout, the per-socket message rate under a PING flood, and the send budget.
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CLOSE_SLOW_CONSUMER, SendGate, sendLimits } from '../../server/realtime/fanout'
 import { CLOSE_TOO_MANY_MESSAGES } from '../../server/realtime/frameGuard'
 import { MemoryRevocationBus } from '../../server/realtime/revocation'
@@ -223,13 +223,10 @@ describe.runIf(databaseAvailable && redisAvailable())('socket caps across instan
     // Closing the one on B frees a slot for A.
     onB.socket.close()
     await onB.closed
-    const released = await until(async () => {
+    await vi.waitFor(async () => {
       const next = await TestSocket.open(a.url, { cookie: cookieOf(erin) })
-      const me = await Promise.race([next.call('query', 'auth.me'), next.closed.then(() => null)])
-      if (me) return true
-      return false
-    })
-    expect(released).toBe(true)
+      expect(await Promise.race([next.call('query', 'auth.me'), next.closed.then(() => null)])).toBeTruthy()
+    }, { timeout: 10_000, interval: 50 })
     onA.socket.close()
   })
 
@@ -240,7 +237,7 @@ describe.runIf(databaseAvailable && redisAvailable())('socket caps across instan
     expect(await slotsA.acquire('user:crash-test', 'a1', 1)).toBe(false)
     // The instance dies without releasing (its heartbeat stops with it).
     await crashed.close()
-    expect(await until(() => slotsA.acquire('user:crash-test', 'a1', 1))).toBe(true)
+    await vi.waitFor(async () => expect(await slotsA.acquire('user:crash-test', 'a1', 1)).toBe(true), { timeout: 10_000, interval: 50 })
     slotsA.release('user:crash-test', 'a1')
   })
 
@@ -264,13 +261,3 @@ describe.runIf(databaseAvailable && redisAvailable())('socket caps across instan
     }
   })
 })
-
-/** Polls `check` until it answers true (10 s at most). */
-async function until(check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  return false
-}
