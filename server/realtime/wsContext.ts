@@ -1,27 +1,9 @@
+import { parseCookie } from 'cookie-es'
 import type { IncomingHttpHeaders } from 'node:http'
 import { API_TOKEN_PREFIX } from '../services/apiToken'
 import { createContextInner, type Context, type CookieJar } from '../trpc/context'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
-
-/** `a=1; b=2` → { a: '1', b: '2' } (the first value of a name wins, as browsers send the most specific first). */
-export function parseCookieHeader(header: string | undefined): Record<string, string> {
-  const values: Record<string, string> = {}
-  for (const part of header?.split(';') ?? []) {
-    const eq = part.indexOf('=')
-    if (eq < 0) continue
-    const name = part.slice(0, eq).trim()
-    if (!name || name in values) continue
-    const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')
-    try {
-      values[name] = decodeURIComponent(raw)
-    }
-    catch {
-      values[name] = raw
-    }
-  }
-  return values
-}
 
 export interface WsContextInput {
   db: Db
@@ -40,7 +22,8 @@ export interface WsContextInput {
  * cookie is simply ignored.
  */
 export function createWsContext({ db, env, headers, ip, connectionParams }: WsContextInput): Promise<Context> {
-  const values = parseCookieHeader(headers.cookie)
+  // cookie-es, the parser h3 uses: the first value of a name wins (browsers send the most specific first).
+  const values = parseCookie(headers.cookie ?? '')
   const cookies: CookieJar = {
     get: name => values[name],
     set: () => {},
