@@ -20,7 +20,7 @@ function task(id: string, fields: Partial<Task> = {}): Task {
 }
 
 /** The calls each procedure got, and what it answers next (one tRPC batch item). */
-const calls: Record<string, unknown[]> = {}
+let calls: Record<string, unknown[]> = {}
 const replies: Record<string, (input: Record<string, unknown>) => unknown> = {}
 for (const path of ['task.update', 'task.move', 'task.restore', 'task.delete']) {
   registerEndpoint(`/api/trpc/${path}`, {
@@ -39,7 +39,7 @@ const conflict = () => ({ error: superjson.serialize({ message: 'Task t was chan
 describe('undo store and useUndo', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    for (const key of Object.keys(calls)) delete calls[key]
+    calls = {}
     useToast().toasts.value = []
   })
 
