@@ -172,5 +172,27 @@ describe.skipIf(!hasChromium)('keyboard, undo and the command palette', () => {
     await annPage.keyboard.press('g')
     await annPage.keyboard.press('b')
     await annPage.waitForURL(url => url.pathname === `/projects/${project.id}`)
+
+    // c: the new-task input of To do, where j, k, g… are text again (once the board is shown).
+    await card(annPage, 'To do', 'Ship the beta').waitFor()
+    await annPage.keyboard.press('c')
+    const newTask = annPage.getByRole('textbox', { name: 'New task in To do' })
+    await expect.poll(() => newTask.evaluate(el => el === document.activeElement)).toBe(true)
+    await annPage.keyboard.type('jk gl typed')
+    await annPage.keyboard.press('Enter')
+    await card(bobPage, 'To do', 'jk gl typed').waitFor()
+    expect(new URL(annPage.url()).pathname).toBe(`/projects/${project.id}`)
+
+    // Delete deletes the selected task (with Undo), Ctrl+Z brings it back, for Bob too.
+    await annPage.locator('body').click({ position: { x: 1, y: 1 } })
+    // The selection outlived the trip to the list; Esc clears it, so j starts at the top again.
+    await annPage.keyboard.press('Escape')
+    await expect.poll(() => annPage.locator('.task-card.selected').count()).toBe(0)
+    await annPage.keyboard.press('j')
+    await expect.poll(selected).toContain('Ship the beta')
+    await annPage.keyboard.press('Delete')
+    await bobPage.getByRole('listitem', { name: /Ship the beta/ }).waitFor({ state: 'detached' })
+    await annPage.keyboard.press('Control+z')
+    await card(bobPage, 'To do', 'Ship the beta').waitFor()
   })
 })
