@@ -12,6 +12,7 @@ export function useBoard(projectId: MaybeRefOrGetter<string>) {
   const store = useBoardStore()
   const toast = useToast()
   const outbox = useOutbox()
+  const undo = useUndoStore()
 
   async function load() {
     const id = toValue(projectId)
@@ -60,6 +61,18 @@ export function useBoard(projectId: MaybeRefOrGetter<string>) {
         to: snapshot.applied,
       }, () => $trpc.task.move.mutate(input))
       if (!outcome.queued) store.confirmMove(snapshot, outcome.value)
+      const moved = store.byId[id]
+      if (moved) {
+        undo.record({
+          kind: 'move',
+          projectId: moved.projectId,
+          taskId: id,
+          label: `“${snapshot.before.title}”`,
+          version: moved.version,
+          before: { status: snapshot.before.status, position: snapshot.before.position },
+          after: { status: moved.status, position: moved.position },
+        })
+      }
       return true
     }
     catch (err) {

@@ -6,6 +6,8 @@ export function useTask(taskId: MaybeRefOrGetter<string>) {
   const { $trpc } = useNuxtApp()
   const board = useBoardStore()
   const outbox = useOutbox()
+  const undo = useUndoStore()
+  const projects = useProjectsStore()
 
   const task = ref<TaskDetail | null>(null)
   const comments = ref<Comment[]>([])
@@ -50,6 +52,7 @@ export function useTask(taskId: MaybeRefOrGetter<string>) {
     try {
       // Offline, the edit is queued and the panel shows it applied (useOutbox).
       const saved = await outbox.updateTask(base === current.version ? current : { ...current, version: base }, patch)
+      recordEdit(current, saved, patch)
       task.value = saved
       syncBase()
       conflict.value = null
@@ -67,6 +70,22 @@ export function useTask(taskId: MaybeRefOrGetter<string>) {
       conflict.value = found
       throw err
     }
+  }
+
+  /** A saved edit goes on the undo stack with the values it replaced (a queued one has no version yet: not undoable). */
+  function recordEdit(before: TaskDetail, saved: TaskDetail, patch: TaskPatchInput) {
+    if (saved.version <= before.version) return
+    const fields = taskPatchFields.filter(field => field in patch)
+    const label = projects.current ? `${projects.current.key}-${saved.number}` : `“${saved.title}”`
+    undo.record({
+      kind: 'update',
+      projectId: saved.projectId,
+      taskId: saved.id,
+      label,
+      version: saved.version,
+      before: Object.fromEntries(fields.map(field => [field, before[field]])),
+      after: Object.fromEntries(fields.map(field => [field, saved[field]])),
+    })
   }
 
   /** The latest copy from the server, without showing it yet (the panel rebases its edits onto it). */

@@ -20,6 +20,8 @@ export interface ProjectEventDataMap {
   'task.updated': { version: number, changes: FieldChangesJson }
   'task.moved': { version: number, changes: FieldChangesJson }
   'task.deleted': { version: number, title: string }
+  /** A deleted task back (undo): the whole task, as `task.created` has it. */
+  'task.restored': { version: number, task: { [key: string]: JsonValue } }
   'comment.created': { taskId: string, body: string }
 }
 

@@ -193,6 +193,7 @@ function groupClauses(chronological: ActivityItem[], names?: ActivityNames, inTa
   }
   else if (comments > 1) clauses.push(t => (t.implicit ? seg`left ${String(comments)} comments` : seg`left ${String(comments)} comments on ${t.ref}`))
   if (types.has('task.deleted')) clauses.push(t => seg`deleted ${t.ref}`)
+  if (types.has('task.restored')) clauses.push(t => seg`restored ${t.ref}`)
 
   for (const item of chronological) {
     const who = memberName(item.target, names)
@@ -351,6 +352,9 @@ export function eventToActivityItem(event: ProjectEvent, lookup: EventLookup): A
   if (isEventOfType(event, 'task.updated') || isEventOfType(event, 'task.moved')) {
     const title = jsonString(event.data.changes.title?.to)
     return { ...base, target: taskTarget(event.entityId, 'task', event.entityId, title), changes: changesOf(event.data) }
+  }
+  if (isEventOfType(event, 'task.restored')) {
+    return { ...base, target: taskTarget(event.entityId, 'task', event.entityId, jsonString(event.data.task.title), event.data.task.number), changes: [] }
   }
   if (isEventOfType(event, 'task.deleted')) {
     return { ...base, target: taskTarget(event.entityId, 'task', event.entityId, event.data.title), changes: [] }

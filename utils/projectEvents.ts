@@ -45,13 +45,13 @@ const cardFields = {
 export function applyProjectEvent(board: BoardStore, event: ProjectEvent, ctx: EventContext): EventEffects {
   if (board.projectId && event.projectId !== board.projectId) return { applied: false }
 
-  if (isEventOfType(event, 'task.created')) {
+  if (isEventOfType(event, 'task.created') || isEventOfType(event, 'task.restored')) {
     const t = event.data.task
     const local = board.byId[event.entityId]
     if (local && local.version > Number(t.version)) return { applied: false }
     const assigneeId = typeof t.assigneeId === 'string' ? t.assigneeId : null
     const assignee = assigneeId ? ctx.assignee(assigneeId) : null
-    if (event.actorId && event.actorId === ctx.selfId) {
+    if (event.type === 'task.created' && event.actorId && event.actorId === ctx.selfId) {
       // Our own task, echoed before (or after) the create call answered: it takes the pending card's place.
       const placeholder = board.tasks.find(x => isPending(x) && x.title === t.title && x.status === t.status)
       if (placeholder) board.remove(placeholder.id)

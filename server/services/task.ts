@@ -2,7 +2,7 @@ import { generateKeyBetween } from 'fractional-indexing'
 import { INT4_MAX, taskStatusValues, writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
 import type { ConflictPolicy } from '../../shared/schemas/project'
 import type { ChangeActor, CommentCreateInput, TaskConflictDetails, TaskListInput, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
-import type { Prisma } from '../generated/prisma/client'
+import { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { checkRole, memberRole, requireRole } from './access'
@@ -189,9 +189,12 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
   if (input.search) {
     const number = taskNumberIn(input.search)
     const text = likeLiteral(input.search)
+    // Words: full text over title and description (indexed); anything else (a part of a word,
+    // "100%") still finds titles that contain it.
+    const ids = await textMatches(db, input.projectId, input.search)
     where.OR = [
       { title: { contains: text, mode: 'insensitive' } },
-      { description: { contains: text, mode: 'insensitive' } },
+      ...(ids.length ? [{ id: { in: ids } }] : []),
       ...(number === null ? [] : [{ number }]),
     ]
   }
@@ -307,19 +310,20 @@ function fromLog(field: string, value: unknown): unknown {
  */
 async function changesSince(tx: DbTx, task: TaskDto, baseVersion: number) {
   // One statement with the actors (a Prisma include would be a second round trip under the lock).
-  const rows = await tx.$queryRaw<{ data: { version: number, changes: FieldChanges }, createdAt: Date, actorId: string | null, username: string | null, name: string | null }[]>`
+  const rows = await tx.$queryRaw<{ data: { version: number, changes?: FieldChanges }, createdAt: Date, actorId: string | null, username: string | null, name: string | null }[]>`
     SELECT e."data", e."createdAt", u."id" AS "actorId", u."username", u."name"
     FROM "ProjectEvent" e
     LEFT JOIN "User" u ON u."id" = e."actorId"
     WHERE e."projectId" = ${task.projectId} AND e."entityId" = ${task.id}
-      AND e."type" IN ('task.updated', 'task.moved') AND (e."data"->>'version')::int > ${baseVersion}
+      AND e."type" IN ('task.updated', 'task.moved', 'task.deleted', 'task.restored') AND (e."data"->>'version')::int > ${baseVersion}
     ORDER BY e."seq"`
   const changedSince = new Map<string, LoggedFieldChange>()
   const versions = new Set<number>()
   for (const { data, createdAt: at, actorId, username, name } of rows) {
     const actor = actorId ? { id: actorId, username: username!, name: name! } : null
     versions.add(data.version)
-    for (const [field, { from }] of Object.entries(data.changes)) {
+    // A delete and its undo are versions without field changes.
+    for (const [field, { from }] of Object.entries(data.changes ?? {})) {
       const seen = changedSince.get(field)
       if (seen) Object.assign(seen, { actor, at })
       else changedSince.set(field, { base: fromLog(field, from), actor, at })
@@ -439,6 +443,115 @@ export async function deleteTask(db: Db, userId: string, id: string) {
     })
     return { id, projectId: task.projectId }
   })
+}
+
+/**
+ * Undoes a delete (the "Undo" toast, Ctrl+Z): the task comes back as it was, in its old place, as a
+ * new version with a `task.restored` event carrying the whole task (clients that dropped the card
+ * show it again). An assignee who left the project meanwhile is not restored. Restoring a task that
+ * is not deleted changes nothing and answers the task (a second click on "Undo").
+ */
+export async function restoreTask(db: Db, userId: string, id: string) {
+  return transaction(db, async (tx) => {
+    const [access] = await tx.$queryRaw<{ projectId: string, role: Role | null, deleted: boolean, assigneeMember: boolean }[]>`
+      SELECT t."projectId", m."role"::text AS "role", t."deletedAt" IS NOT NULL AS "deleted",
+        (t."assigneeId" IS NULL OR EXISTS (SELECT 1 FROM "ProjectMember" a WHERE a."projectId" = t."projectId" AND a."userId" = t."assigneeId")) AS "assigneeMember"
+      FROM "Task" t
+      JOIN "Project" p ON p."id" = t."projectId"
+      LEFT JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
+      WHERE t."id" = ${id}
+      FOR UPDATE OF p`
+    if (!access?.role) throw notFound('Task', id)
+    if (!writerRoles.includes(access.role)) throw new DomainError('FORBIDDEN', `Your role (${access.role}) cannot restore task ${id}`)
+    if (!access.deleted) return (await readTaskForWrite(tx, id))!
+    const task = await tx.task.update({
+      where: { id },
+      data: { deletedAt: null, version: { increment: 1 }, updatedById: userId, ...(access.assigneeMember ? {} : { assigneeId: null }) },
+      select: taskSelect,
+    })
+    await appendEvent(tx, {
+      projectId: task.projectId,
+      type: 'task.restored',
+      actorId: userId,
+      entityType: 'task',
+      entityId: id,
+      data: { version: task.version, task: toEventTask(task) },
+    })
+    return task
+  })
+}
+
+// --- search --------------------------------------------------------------------------------
+
+/** The text search document of a task; the same expression as the GIN index "Task_search_idx" (its migration). */
+const SEARCH_DOCUMENT = Prisma.sql`(setweight(to_tsvector('simple', t."title"), 'A') || setweight(to_tsvector('simple', t."description"), 'B'))`
+
+/**
+ * A prefix query for `to_tsquery('simple', …)`: every word of the input (letters and digits) must
+ * start a word of the task ("log red" finds "Fix login redirect"). Null when the input has no word.
+ * Words are made of letters and digits only, so nothing in them is tsquery syntax.
+ */
+export function prefixTsQuery(search: string): string | null {
+  const words = search.toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, 8)
+  return words?.length ? words.map(w => `${w.slice(0, 64)}:*`).join(' & ') : null
+}
+
+export interface TaskSearchHit {
+  id: string
+  projectId: string
+  projectKey: string
+  projectName: string
+  number: number
+  title: string
+  status: TaskStatus
+  priority: TaskDto['priority']
+  assigneeId: string | null
+}
+
+/**
+ * Tasks of the caller's projects (or of one of them) whose title or description has every word of
+ * `query` as a word prefix (PostgreSQL full text, the GIN index), or whose reference is `query`
+ * ("WEB-12", or "12" within one project). Best matches first: the reference, then rank, then the
+ * most recently updated. Non-members get nothing from a project (NOT_FOUND when they name it).
+ */
+export async function searchTasks(db: Db, userId: string, input: { query: string, projectId?: string, limit?: number }): Promise<TaskSearchHit[]> {
+  const limit = input.limit ?? 20
+  if (input.projectId) await requireRole(db, input.projectId, userId)
+  const tsquery = prefixTsQuery(input.query)
+  const number = taskNumberIn(input.query)
+  const key = /^([a-z][a-z0-9]*)-\d+$/i.exec(input.query.trim())?.[1]?.toUpperCase() ?? null
+  if (!tsquery && number === null) return []
+  const scope = input.projectId ? Prisma.sql`AND t."projectId" = ${input.projectId}` : Prisma.empty
+  // A bare number names a task only within one project; across projects it needs the key.
+  const byRef = number === null || (!key && !input.projectId)
+    ? Prisma.sql`FALSE`
+    : key ? Prisma.sql`(t."number" = ${number} AND p."key" = ${key})` : Prisma.sql`t."number" = ${number}`
+  const byText = tsquery ? Prisma.sql`${SEARCH_DOCUMENT} @@ to_tsquery('simple', ${tsquery})` : Prisma.sql`FALSE`
+  const order = [
+    ...(number === null ? [] : [Prisma.sql`(${byRef}) DESC`]),
+    ...(tsquery ? [Prisma.sql`ts_rank(${SEARCH_DOCUMENT}, to_tsquery('simple', ${tsquery})) DESC`] : []),
+    Prisma.sql`t."updatedAt" DESC`,
+    Prisma.sql`t."id"`,
+  ]
+  return db.$queryRaw<TaskSearchHit[]>`
+    SELECT t."id", t."projectId", p."key" AS "projectKey", p."name" AS "projectName", t."number", t."title",
+      t."status"::text AS "status", t."priority"::text AS "priority", t."assigneeId"
+    FROM "Task" t
+    JOIN "Project" p ON p."id" = t."projectId"
+    JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
+    WHERE t."deletedAt" IS NULL ${scope} AND (${byRef} OR ${byText})
+    ORDER BY ${Prisma.join(order)}
+    LIMIT ${limit}`
+}
+
+/** Ids of a project's tasks that the full-text search finds (for task.list's search box). */
+async function textMatches(db: Db, projectId: string, search: string): Promise<string[]> {
+  const tsquery = prefixTsQuery(search)
+  if (!tsquery) return []
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT t."id" FROM "Task" t
+    WHERE t."projectId" = ${projectId} AND t."deletedAt" IS NULL AND ${SEARCH_DOCUMENT} @@ to_tsquery('simple', ${tsquery})`
+  return rows.map(r => r.id)
 }
 
 // --- comments ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { notificationRouter } from './notification'
 import { presenceRouter } from './presence'
 import { projectRouter } from './project'
 import { pushRouter } from './push'
+import { searchRouter } from './search'
 import { taskRouter } from './task'
 
 export const appRouter = router({
@@ -21,6 +22,7 @@ export const appRouter = router({
   activity: activityRouter,
   presence: presenceRouter,
   push: pushRouter,
+  search: searchRouter,
 })
 
 export type AppRouter = typeof appRouter

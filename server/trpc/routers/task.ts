@@ -1,6 +1,6 @@
 import { byIdInput } from '../../../shared/schemas/project'
 import { taskCreateInput, taskListInput, taskMoveInput, taskUpdateInput } from '../../../shared/schemas/task'
-import { createTask, deleteTask, getTask, listTasks, moveTask, updateTask } from '../../services/task'
+import { createTask, deleteTask, getTask, listTasks, moveTask, restoreTask, updateTask } from '../../services/task'
 import { protectedProcedure, router } from '../init'
 
 export const taskRouter = router({
@@ -10,4 +10,5 @@ export const taskRouter = router({
   update: protectedProcedure.input(taskUpdateInput).mutation(({ ctx, input }) => updateTask(ctx.db, ctx.user.id, input)),
   move: protectedProcedure.input(taskMoveInput).mutation(({ ctx, input }) => moveTask(ctx.db, ctx.user.id, input)),
   delete: protectedProcedure.input(byIdInput).mutation(({ ctx, input }) => deleteTask(ctx.db, ctx.user.id, input.id)),
+  restore: protectedProcedure.input(byIdInput).mutation(({ ctx, input }) => restoreTask(ctx.db, ctx.user.id, input.id)),
 })
