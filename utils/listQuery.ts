@@ -47,8 +47,8 @@ export function parseListQuery(query: LocationQuery): ListQuery {
 
 /** `query` with the list state written in; defaults leave their key out, so a plain list has a plain URL. */
 export function withListQuery(query: LocationQuery, state: ListQuery): LocationQueryRaw {
-  const out: LocationQueryRaw = { ...query }
-  for (const key of Object.values(KEYS)) delete out[key]
+  const ours = new Set<string>(Object.values(KEYS))
+  const out: LocationQueryRaw = Object.fromEntries(Object.entries(query).filter(([key]) => !ours.has(key)))
   if (state.status.length) out[KEYS.status] = taskStatusValues.filter(s => state.status.includes(s)).join(',')
   if (state.assignee) out[KEYS.assignee] = state.assignee
   if (state.label.trim()) out[KEYS.label] = state.label.trim()
