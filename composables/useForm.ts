@@ -12,7 +12,7 @@ export interface UseFormOptions<Parsed, Result> {
   /** Sends the form; gets the schema's output when there is a schema. */
   send: (parsed: Parsed | undefined) => Promise<Result>
   /** After a success: reset, toast, navigate. */
-  done?: (result: Result) => void | Promise<void>
+  done?: (result: Result) => unknown
   /**
    * Start of the error toast (`Could not create the project`). Without it the error is shown in
    * `formError` (an alert in the form) instead of a toast.
