@@ -30,6 +30,14 @@ function stop(signal) {
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal))
 
+// npm runs this through `sh -c`; package.json says `exec` so that npm's signal reaches this process,
+// not a shell that would not pass it on. Should this process still be orphaned (npm killed
+// outright), the dev server goes with it.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) stop('SIGTERM')
+}, 500).unref()
+
 child.on('exit', (code, signal) => {
   // The forked server may outlive nuxi by a moment: make sure nothing of the group is left.
   const wait = setInterval(() => {
