@@ -57,8 +57,9 @@ export default defineNuxtConfig({
     // generated runtime helpers) as real node_modules files in .output instead of bundling them.
     externals: { external: ['@electric-sql/pglite', 'pglite-prisma-adapter', '@node-rs/argon2'] },
   },
-  // Pre-bundled so that the first page of `npm run dev` does not reload mid-hydration when Vite discovers them.
-  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch', '@trpc/client', 'zod'] } },
+  // Pre-bundled so that the first page of `npm run dev` does not reload mid-hydration when Vite discovers
+  // them: every bare import of the client code (`@trpc/server/observable` is the socket transport's).
+  vite: { optimizeDeps: { include: ['superjson', 'markdown-it', 'fractional-indexing', 'diff-match-patch', '@trpc/client', '@trpc/server/observable', 'zod'] } },
   typescript: { strict: true },
   telemetry: false,
   eslint: { config: { stylistic: true } },

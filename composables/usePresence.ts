@@ -92,6 +92,8 @@ export function createPresenceSession(options: {
 /**
  * "Ana is online" / "Ana left", held back for `delayMs`: someone reloading the page or passing
  * through for a moment gets no toast, neither does the signed-in user nor a quiet (DND) one.
+ * Each is said at most once per person per `said` set (the tab's session): a reconnect, theirs
+ * or ours, says nothing again; the avatars show who is there.
  */
 export function createPresenceToasts(options: {
   selfId: () => string | null
@@ -100,9 +102,11 @@ export function createPresenceToasts(options: {
   quiet?: () => boolean
   delayMs?: number
   clock?: Clock
+  said?: Set<string>
 }) {
   const clock = options.clock ?? systemClock
   const delayMs = options.delayMs ?? PRESENCE_TOAST_DELAY_MS
+  const said = options.said ?? new Set<string>()
   const pending = new Map<string, unknown>()
 
   function schedule(userId: string, online: boolean, message: string) {
@@ -113,9 +117,13 @@ export function createPresenceToasts(options: {
       pending.delete(userId)
       return
     }
+    const key = `${online ? 'online' : 'left'}:${userId}`
+    if (said.has(key)) return
     pending.set(userId, clock.setTimeout(() => {
       pending.delete(userId)
-      if (options.isOnline(userId) === online && !options.quiet?.()) options.notify(message)
+      if (options.isOnline(userId) !== online || options.quiet?.() || said.has(key)) return
+      said.add(key)
+      options.notify(message)
     }, delayMs))
   }
 
@@ -146,6 +154,9 @@ export function createTypingThrottle(options: { intervalMs?: number, clock?: Pic
   }
 }
 
+/** Presence toasts this tab has shown (its session): across projects, reconnects and remounts. */
+const presenceToastsSaid = new Set<string>()
+
 const openTask = (value: unknown) => (typeof value === 'string' && value ? value : null)
 
 /**
@@ -168,6 +179,7 @@ export function usePresence(projectId: MaybeRefOrGetter<string>, options: { clie
     notify: message => toast.info(message),
     quiet: () => (store.myStatus ?? auth.user?.status.toLowerCase()) === 'dnd',
     clock: options.clock,
+    said: presenceToastsSaid,
   })
   let session: ReturnType<typeof createPresenceSession> | null = null
 

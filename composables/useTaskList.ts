@@ -9,7 +9,7 @@ export interface TaskFilters {
 }
 
 /** Server-side filtered tasks for the list view; rows read from the board store so panel edits show at once. */
-export function useTaskList(projectId: MaybeRefOrGetter<string>, filters: Ref<TaskFilters>) {
+export function useTaskList(projectId: MaybeRefOrGetter<string>, filters: Readonly<Ref<TaskFilters>>) {
   const { $trpc } = useNuxtApp()
   const board = useBoardStore()
   // In the SSR payload: hydration must show the rows the server rendered (the load is not rerun).

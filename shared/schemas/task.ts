@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import { idSchema, int4, pgDate, prioritySchema, taskStatusSchema, text } from './common'
 
-export const taskTitleSchema = text().trim().min(1, 'Required').max(200, 'At most 200 characters')
+/** Longer titles are refused, never cut: forms count towards this and say when it is passed. */
+export const TASK_TITLE_MAX = 200
+export const taskTitleSchema = text().trim().min(1, 'Required').max(TASK_TITLE_MAX, `At most ${TASK_TITLE_MAX} characters`)
 export const taskDescriptionSchema = text().max(20000, 'At most 20000 characters')
 export const labelSchema = text().trim().min(1, 'Empty label').max(32, 'Labels are at most 32 characters')
 export const labelsSchema = z

@@ -175,6 +175,9 @@ describe('TaskConflictDialog', () => {
     expect(w.find('b').exists()).toBe(false)
     expect(w.text()).toContain('Done')
     expect(w.text()).toContain('In review')
+    // Each side says whose it is: the description's legend and the status's two columns.
+    expect(w.find('.diff-legend').text()).toMatch(/Only in Ana’s version \(saved \d\d:\d\d\) · Only in your version/)
+    expect(w.findAll('dt').map(e => e.text())).toEqual([expect.stringMatching(/^The other version \(saved \d\d:\d\d\)/), 'Your version'])
 
     const choose = (field: string, label: string) => w.findAll('fieldset').find(f => f.find('legend').text() === field)!
       .findAll('label').find(l => l.text() === label)!.find('input').setValue(true)
@@ -186,6 +189,15 @@ describe('TaskConflictDialog', () => {
     await choose('Status', 'Take theirs')
     await w.find('form').trigger('submit')
     expect(w.emitted('apply')).toEqual([[{ description: 'Steps:\n1. Open the login page\n2. Type a wrong password', status: 'DONE' }]])
+  })
+
+  it('diffs the description by whole words, not characters', async () => {
+    const description: TaskFieldConflict = {
+      field: 'description', base: 'Open the page', theirs: { value: 'Open the login page', actor: ana, at }, mine: 'Open the logout page',
+    }
+    const w = await mountSuspended(TaskConflictDialog, { props: { conflict: conflict([description]) } })
+    expect(w.findAll('del').map(e => e.text()).slice(1)).toEqual(['login'])
+    expect(w.findAll('ins').map(e => e.text()).slice(1)).toEqual(['logout'])
   })
 
   it('keeps Tab inside while open', async () => {

@@ -236,10 +236,20 @@ describe('usePresence in a page', () => {
     expect(toastMessages()).toEqual(['Ben is online', 'Ana left'])
     expect(usePresenceStore().members.map(m => m.name).sort()).toEqual(['Ben', 'Me'])
 
+    // Ben's connection drops for good, then he is back (a reconnect): he was announced already.
+    socket.send({ kind: 'patch', upsert: [], offline: [{ userId: 'ben', lastSeenAt: new Date(clock.now()) }] })
+    clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
+    socket.send({ kind: 'patch', upsert: [ben], offline: [] })
+    clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
+    // So does a snapshot after our own reconnect.
+    socket.send({ kind: 'snapshot', members: [ben, person('me', 'Me')] })
+    clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
+    expect(toastMessages()).toEqual(['Ben is online', 'Ana left', 'Ben left'])
+
     // Nor does the signed-in user going (as the server sees it).
     socket.send({ kind: 'patch', upsert: [], offline: [{ userId: 'me', lastSeenAt: new Date(clock.now()) }] })
     clock.advance(PRESENCE_TOAST_DELAY_MS * 3)
-    expect(toastMessages()).toEqual(['Ben is online', 'Ana left'])
+    expect(toastMessages()).toEqual(['Ben is online', 'Ana left', 'Ben left'])
   })
 
   it('tells the server the tab went idle after 5 minutes, and active again on input', async () => {
