@@ -12,6 +12,9 @@ import { useBoardStore } from '~/stores/board'
 import { useProjectsStore } from '~/stores/projects'
 import type { Member, Project, Task, TaskDetail } from '~/utils/api'
 
+/** The panel reacts through watchers and a mocked tRPC link: generous on a loaded machine, still bounded. */
+const WAIT = { timeout: 5_000 }
+
 const ana = { id: 'u-ana', username: 'ana', name: 'Ana' }
 const created = new Date('2026-03-01T09:00:00Z')
 
@@ -72,7 +75,7 @@ async function openPanel(task: TaskDetail) {
   replies['task.byId'] = () => ok(task)
   // The Watch button has its own tests (notifications); here it would only add its call to the batches.
   wrapper = await mountSuspended(TaskPanel, { props: { taskId: 't1' }, attachTo: document.body, global: { stubs: { NotificationWatchButton: true } } })
-  await vi.waitFor(() => expect(wrapper!.find<HTMLInputElement>('#task-title').element.value).toBe(task.title))
+  await vi.waitFor(() => expect(wrapper!.find<HTMLInputElement>('#task-title').element.value).toBe(task.title), WAIT)
   return { panel: wrapper, title: wrapper.find<HTMLInputElement>('#task-title') }
 }
 const input = (w: VueWrapper, selector: string) => w.find<HTMLInputElement | HTMLSelectElement>(selector).element.value
@@ -108,7 +111,7 @@ describe('conflict dialog in the task panel', () => {
     await panel.find('#task-priority').setValue('HIGH')
     replies['task.update'] = () => conflictReply(theirs, [titleConflict])
     await save(panel)
-    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(true))
+    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(true), WAIT)
     return panel
   }
 
@@ -126,9 +129,9 @@ describe('conflict dialog in the task panel', () => {
     replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'HIGH' }))
     await radio(panel, 'Title', 'Keep mine').setValue(true)
     await d.find('form').trigger('submit')
-    await vi.waitFor(() => expect(updates()).toHaveLength(2))
+    await vi.waitFor(() => expect(updates()).toHaveLength(2), WAIT)
     expect(updates()[1]).toEqual({ id: 't1', baseVersion: 5, patch: { title: 'Fix the login form', priority: 'HIGH' } })
-    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false))
+    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
   })
 
@@ -137,15 +140,15 @@ describe('conflict dialog in the task panel', () => {
     replies['task.update'] = () => ok(detail(6, { title: 'Fix login on Safari', priority: 'HIGH' }))
     await radio(panel, 'Title', 'Take theirs').setValue(true)
     await dialog(panel).find('form').trigger('submit')
-    await vi.waitFor(() => expect(updates()).toHaveLength(2))
+    await vi.waitFor(() => expect(updates()).toHaveLength(2), WAIT)
     expect(updates()[1]).toEqual({ id: 't1', baseVersion: 5, patch: { priority: 'HIGH' } })
-    await vi.waitFor(() => expect(input(panel, '#task-title')).toBe('Fix login on Safari'))
+    await vi.waitFor(() => expect(input(panel, '#task-title')).toBe('Fix login on Safari'), WAIT)
   })
 
   it('Escape closes the dialog with their value: nothing is sent, my other edit stays unsaved in the form', async () => {
     const panel = await conflictOnSave()
     await dialog(panel).trigger('keydown', { key: 'Escape' })
-    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false))
+    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false), WAIT)
     expect(updates()).toHaveLength(1)
     expect(input(panel, '#task-title')).toBe('Fix login on Safari')
     expect(input(panel, '#task-priority')).toBe('HIGH')
@@ -233,13 +236,13 @@ describe('rebasing unsaved edits onto remote changes', () => {
     const { panel, title } = await openPanel(detail(4))
     await title.setValue('Fix the login form')
     await remoteChange(detail(5, { priority: 'URGENT' }))
-    await vi.waitFor(() => expect(input(panel, '#task-priority')).toBe('URGENT'))
+    await vi.waitFor(() => expect(input(panel, '#task-priority')).toBe('URGENT'), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
     expect(panel.text()).toContain('changed by someone else')
 
     replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'URGENT' }))
     await save(panel)
-    await vi.waitFor(() => expect(updates()).toHaveLength(1))
+    await vi.waitFor(() => expect(updates()).toHaveLength(1), WAIT)
     expect(updates()[0]).toEqual({ id: 't1', baseVersion: 5, patch: { title: 'Fix the login form' } })
   })
 
@@ -248,13 +251,13 @@ describe('rebasing unsaved edits onto remote changes', () => {
     await title.setValue('Fix the login form')
     await panel.find('#task-priority').setValue('HIGH')
     await remoteChange(detail(5, { title: 'Fix login on Safari', labels: ['bug', 'safari'] }))
-    await vi.waitFor(() => expect(input(panel, '#task-labels')).toBe('bug, safari'))
+    await vi.waitFor(() => expect(input(panel, '#task-labels')).toBe('bug, safari'), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
     expect(panel.text()).toContain('they also changed a field you are editing')
 
     replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'HIGH', labels: ['bug', 'safari'] }))
     await save(panel)
-    await vi.waitFor(() => expect(updates()).toHaveLength(1))
+    await vi.waitFor(() => expect(updates()).toHaveLength(1), WAIT)
     expect(updates()[0]).toEqual({ id: 't1', baseVersion: 4, patch: { title: 'Fix the login form', priority: 'HIGH' } })
   })
 })
