@@ -10,15 +10,16 @@ export function useAuth() {
     return store.user
   }
 
-  /** Nothing cached for offline use by whoever used this browser before stays for the next user. */
-  async function forgetOfflineData() {
+  /** Nothing cached for offline use, nor drafts, of whoever used this browser before stays for the next user. */
+  async function forgetOfflineData(keepDraftsOf?: string) {
     useRealtimeStore().forgetSync()
+    forgetDrafts(keepDraftsOf)
     await clearOfflineCaches()
   }
 
   async function login(input: RouterInputs['auth']['login']) {
     const user = await $trpc.auth.login.mutate(input)
-    await forgetOfflineData()
+    await forgetOfflineData(user.id)
     store.setUser(user)
     await sendBrowserTimeZone()
   }

@@ -19,6 +19,22 @@ function storage(): Storage | null {
 export const taskDraftKey = (userId: string, taskId: string) => `${PREFIX}${userId}:${taskId}`
 
 /**
+ * Deletes the drafts kept on this device, except those of `keepUserId`: at sign-out all of them, at
+ * sign-in those of whoever used the browser before, so nobody's unsaved text stays for the next user.
+ */
+export function forgetDrafts(keepUserId?: string) {
+  const store = storage()
+  if (!store) return
+  const keep = keepUserId ? `${PREFIX}${keepUserId}:` : null
+  const doomed: string[] = []
+  for (let i = 0; i < store.length; i++) {
+    const key = store.key(i)
+    if (key?.startsWith(PREFIX) && !(keep && key.startsWith(keep))) doomed.push(key)
+  }
+  for (const key of doomed) store.removeItem(key)
+}
+
+/**
  * Unsaved edits of a task kept on this device, per field, so a closed panel or a reload loses
  * nothing. Only the fields in `fields` are kept: a field edited live elsewhere (a collaborative
  * description) leaves itself out of the list.

@@ -3,6 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import superjson from 'superjson'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { useAuth } from '~/composables/useAuth'
+import { taskDraftKey } from '~/composables/useTaskDraft'
 import { useAuthStore } from '~/stores/auth'
 
 const ana = { id: 'u1', email: 'ana@example.com', username: 'ana', name: 'Ana Lima', status: 'AVAILABLE' as const, timezone: 'UTC' }
@@ -43,5 +44,17 @@ describe('auth store', () => {
     await useAuth().refresh()
     expect(auth.user).toEqual(ana)
     expect(auth.loaded).toBe(true)
+  })
+
+  it('signing in keeps only the new user\'s drafts on this browser: the previous user\'s unsaved text goes', async () => {
+    registerEndpoint('/api/trpc/auth.login', { method: 'POST', handler: () => [{ result: { data: superjson.serialize(ana) } }] })
+    registerEndpoint('/api/trpc/notification.digest.detectTimeZone', { method: 'POST', handler: () => [{ result: { data: superjson.serialize(null) } }] })
+    localStorage.setItem(taskDraftKey('u1', 't1'), JSON.stringify({ fields: { title: 'Ana\'s unsaved title' }, at: 1 }))
+    localStorage.setItem(taskDraftKey('u2', 't1'), JSON.stringify({ fields: { title: 'Ben\'s unsaved title' }, at: 1 }))
+    localStorage.setItem('tasktracker:theme', 'dark')
+    await useAuth().login({ login: 'ana', password: 'correct horse battery' })
+    expect(localStorage.getItem(taskDraftKey('u1', 't1'))).toContain('Ana')
+    expect(localStorage.getItem(taskDraftKey('u2', 't1'))).toBeNull()
+    expect(localStorage.getItem('tasktracker:theme')).toBe('dark')
   })
 })
