@@ -13,7 +13,7 @@ export interface AppendEventInput {
   projectId: string
   type: string
   actorId: string | null
-  entityType: 'task' | 'comment' | 'member' | 'project'
+  entityType: 'task' | 'comment' | 'member' | 'project' | 'label'
   entityId: string
   data: Prisma.InputJsonValue
 }

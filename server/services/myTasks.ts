@@ -1,0 +1,35 @@
+import type { Db } from '../utils/db'
+import { compareTasks, taskListSelect, type TaskListItem } from './task'
+
+/** A project of the caller's, as "My tasks" needs it: its key for task refs and the seq to stream from. */
+export interface MyTasksProject {
+  id: string
+  key: string
+  name: string
+  eventSeq: number
+}
+
+export interface MyTasks {
+  projects: MyTasksProject[]
+  tasks: TaskListItem[]
+}
+
+/**
+ * Every task assigned to the caller in the projects they are a member of (a task left assigned in a
+ * project they have left is not theirs to see), with each project's event seq read before the tasks:
+ * streaming each project from it misses nothing committed after the read.
+ */
+export async function listMyTasks(db: Db, userId: string): Promise<MyTasks> {
+  const memberships = await db.projectMember.findMany({
+    where: { userId },
+    select: { project: { select: { id: true, key: true, name: true, eventSeq: true } } },
+    orderBy: { project: { name: 'asc' } },
+  })
+  const projects = memberships.map(m => m.project)
+  if (!projects.length) return { projects, tasks: [] }
+  const tasks = await db.task.findMany({
+    where: { assigneeId: userId, deletedAt: null, projectId: { in: projects.map(p => p.id) } },
+    select: taskListSelect,
+  })
+  return { projects, tasks: tasks.sort(compareTasks) }
+}
