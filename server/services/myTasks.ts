@@ -1,3 +1,4 @@
+import type { LabelColor, LabelDto } from '../../shared/schemas/label'
 import type { Db } from '../utils/db'
 import { compareTasks, taskListSelect, type TaskListItem } from './task'
 
@@ -12,6 +13,8 @@ export interface MyTasksProject {
 export interface MyTasks {
   projects: MyTasksProject[]
   tasks: TaskListItem[]
+  /** the labels of those projects, for the chips' colours */
+  labels: LabelDto[]
 }
 
 /**
@@ -26,10 +29,11 @@ export async function listMyTasks(db: Db, userId: string): Promise<MyTasks> {
     orderBy: { project: { name: 'asc' } },
   })
   const projects = memberships.map(m => m.project)
-  if (!projects.length) return { projects, tasks: [] }
-  const tasks = await db.task.findMany({
-    where: { assigneeId: userId, deletedAt: null, projectId: { in: projects.map(p => p.id) } },
-    select: taskListSelect,
-  })
-  return { projects, tasks: tasks.sort(compareTasks) }
+  if (!projects.length) return { projects, tasks: [], labels: [] }
+  const projectIds = projects.map(p => p.id)
+  const [tasks, labels] = await Promise.all([
+    db.task.findMany({ where: { assigneeId: userId, deletedAt: null, projectId: { in: projectIds } }, select: taskListSelect }),
+    db.label.findMany({ where: { projectId: { in: projectIds } }, select: { id: true, projectId: true, name: true, color: true } }),
+  ])
+  return { projects, tasks: tasks.sort(compareTasks), labels: labels.map(l => ({ ...l, color: l.color as LabelColor })) }
 }
