@@ -78,7 +78,8 @@ export default defineNuxtConfig({
       name: 'TaskTracker Pro',
       short_name: 'TaskTracker',
       description: 'Real-time collaborative task tracker: boards, lists and notifications, also offline.',
-      start_url: '/',
+      // The installed app opens on "My tasks" (issue 15); `id` stays '/', so installs keep their identity.
+      start_url: '/my',
       scope: '/',
       display: 'standalone',
       orientation: 'any',
@@ -90,6 +91,7 @@ export default defineNuxtConfig({
         { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
       ],
       shortcuts: [
+        { name: 'My tasks', short_name: 'My tasks', description: 'Everything assigned to you, by due date', url: '/my', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] },
         { name: 'Projects', short_name: 'Projects', description: 'Your projects and their boards', url: '/', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] },
         { name: 'Notifications', short_name: 'Inbox', description: 'The notification center', url: '/?notifications=open', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] },
       ],

@@ -4,15 +4,18 @@ import type { Role } from '~~/shared/schemas/common'
 export function useProject(projectId: MaybeRefOrGetter<string>) {
   const { $trpc } = useNuxtApp()
   const store = useProjectsStore()
+  const labelsStore = useLabelsStore()
   const id = () => toValue(projectId)
 
   async function load() {
-    const [project, members] = await Promise.all([
+    const [project, members, labels] = await Promise.all([
       $trpc.project.byId.query({ id: id() }),
       $trpc.member.list.query({ projectId: id() }),
+      $trpc.label.list.query({ projectId: id() }),
     ])
     store.setCurrent(project)
     store.setMembers(members)
+    labelsStore.setProject(project.id, labels)
     return project
   }
 

@@ -14,6 +14,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
   const projects = useProjectsStore()
   const realtime = useRealtimeStore()
   const auth = useAuthStore()
+  const labels = useLabelsStore()
   const toast = useToast()
   const broadcastActivity = useActivityBroadcast()
 
@@ -60,6 +61,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
         return m ? { id: m.id, username: m.username, name: m.name } : undefined
       },
     })
+    if (event.entityType === 'label') labels.applyEvent(event)
     if (effects.refetchTask) void refetchTask(effects.refetchTask)
     if (event.entityType === 'task') realtime.taskChanged(project)
     if (effects.commentOnTask) realtime.commented(effects.commentOnTask)

@@ -23,10 +23,13 @@ export interface ProjectEventDataMap {
   /** A deleted task back (undo): the whole task, as `task.created` has it. */
   'task.restored': { version: number, task: { [key: string]: JsonValue } }
   'comment.created': { taskId: string, body: string }
+  'label.created': { name: string, color: string }
+  'label.updated': { changes: FieldChangesJson }
+  'label.deleted': { name: string, color: string }
 }
 
 export type ProjectEventType = keyof ProjectEventDataMap
-export type ProjectEventEntity = 'task' | 'comment' | 'member' | 'project'
+export type ProjectEventEntity = 'task' | 'comment' | 'member' | 'project' | 'label'
 
 /** One logged event; `seq` increases by exactly one per project, `tracked` ids are `String(seq)`. */
 export interface ProjectEvent {

@@ -19,6 +19,8 @@ export const OFFLINE_READS: ReadonlySet<string> = new Set([
   'project.byId',
   'task.list',
   'task.byId',
+  'task.mine',
+  'label.list',
   'member.list',
   'comment.list',
   'activity.list',

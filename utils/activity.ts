@@ -213,6 +213,18 @@ function groupClauses(chronological: ActivityItem[], names?: ActivityNames, inTa
       case 'member.left':
         clauses.push(() => seg`left the project`)
         break
+      case 'label.created':
+        clauses.push(() => seg`created the label ${quote(item.target.title ?? '')}`)
+        break
+      case 'label.updated':
+        for (const change of item.changes) {
+          if (change.field === 'name') clauses.push(() => seg`renamed the label ${quote(String(change.from))} to ${quote(String(change.to))}`)
+          else if (change.field === 'color') clauses.push(() => seg`changed the colour of the label ${quote(item.target.title ?? '')} to ${String(change.to)}`)
+        }
+        break
+      case 'label.deleted':
+        clauses.push(() => seg`deleted the label ${quote(item.target.title ?? '')}`)
+        break
       case 'project.created':
         clauses.push(() => seg`created the project`)
         break

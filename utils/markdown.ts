@@ -36,6 +36,35 @@ md.renderer.rules.image = (tokens, idx, options, env, self) => {
   return `<a href="${href}" target="_blank" rel="noopener noreferrer nofollow" class="markdown-remote-image">${md.utils.escapeHtml(alt)}</a>`
 }
 
-export function renderMarkdown(source: string): string {
-  return md.render(source)
+/** Where an `@username` points, or null when the name is nobody the reader can see (left as text). */
+export type MentionResolver = (username: string) => { href: string, name: string, self?: boolean } | null
+
+/** `@username` as the notifier reads it (shared/schemas/notification.ts): not inside a word or an email address. */
+const mentionAt = /^@([a-z0-9][a-z0-9_-]{2,31})(?![\w-])/i
+
+// A mention becomes its own link token: markdown-it escapes its attributes and text like any other,
+// and a mention inside a link's text, code or an email address stays plain text.
+md.inline.ruler.before('emphasis', 'mention', (state, silent) => {
+  // linkLevel (inside a link's text) is in markdown-it 14's StateInline but not in its typings.
+  if (state.src.charCodeAt(state.pos) !== 0x40 /* @ */ || ((state as { linkLevel?: number }).linkLevel ?? 0) > 0) return false
+  const resolve = (state.env as { mention?: MentionResolver } | undefined)?.mention
+  if (!resolve) return false
+  if (state.pos > 0 && /[\w@.-]/.test(state.src[state.pos - 1]!)) return false
+  const match = mentionAt.exec(state.src.slice(state.pos))
+  if (!match) return false
+  const target = resolve(match[1]!.toLowerCase())
+  if (!target) return false
+  if (!silent) {
+    const open = state.push('mention_open', 'a', 1)
+    open.attrs = [['href', target.href], ['class', target.self ? 'mention mention-self' : 'mention'], ['title', target.name]]
+    state.push('text', '', 0).content = match[0]
+    state.push('mention_close', 'a', -1)
+  }
+  state.pos += match[0].length
+  return true
+})
+
+/** Markdown as HTML (user HTML escaped); with `mention`, known `@username`s become highlighted links. */
+export function renderMarkdown(source: string, options: { mention?: MentionResolver } = {}): string {
+  return md.render(source, { mention: options.mention })
 }

@@ -28,7 +28,7 @@ export interface EventEffects {
 const toDate = (value: JsonValue | undefined) => (typeof value === 'string' || typeof value === 'number' ? new Date(value) : null)
 
 /** Card fields a `changes` entry can carry, each with how its JSON value is read. */
-const cardFields = {
+export const cardFields = {
   title: (v: JsonValue) => String(v),
   status: (v: JsonValue) => v as TaskStatus,
   priority: (v: JsonValue) => v as Priority,

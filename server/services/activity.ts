@@ -98,6 +98,10 @@ export async function listActivity(db: Db, userId: string, input: ActivityListIn
     else if (kind === 'member') {
       title = userName.get(row.entityId) ?? asString(data.name)
     }
+    else if (kind === 'label') {
+      const changes = data.changes as { name?: { to?: unknown } } | undefined
+      title = asString(data.name) ?? asString(changes?.name?.to)
+    }
     else if (kind === 'project') {
       title = project.name
       key = project.key

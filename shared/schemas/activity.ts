@@ -13,7 +13,7 @@ export const activityListInput = z.object({
 })
 export type ActivityListInput = z.input<typeof activityListInput>
 
-export type ActivityTargetKind = 'task' | 'comment' | 'member' | 'project'
+export type ActivityTargetKind = 'task' | 'comment' | 'member' | 'project' | 'label'
 
 /** What an entry is about. For tasks and comments `key` is the task's reference, e.g. "WEB-12". */
 export interface ActivityTarget {

@@ -50,7 +50,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     expect(await page.locator('meta[name="theme-color"]').count()).toBe(2)
 
     const manifest = await (await context.request.get('/manifest.webmanifest')).json() as Record<string, unknown>
-    expect(manifest).toMatchObject({ name: 'TaskTracker Pro', display: 'standalone', start_url: '/', scope: '/' })
+    expect(manifest).toMatchObject({ id: '/', name: 'TaskTracker Pro', display: 'standalone', start_url: '/my', scope: '/' })
     const icons = manifest.icons as { sizes: string, purpose?: string }[]
     expect(icons.map(i => i.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']))
     expect(icons.some(i => i.purpose === 'maskable')).toBe(true)
@@ -125,7 +125,7 @@ describe.skipIf(!hasChromium)('the PWA on a phone', () => {
     await register(context, 'Wendy Width')
     const { project, tasks } = await projectWithTasks(context, 'A rather long project name that might not fit on a phone', ['A task with a long title that has to wrap somewhere on a narrow screen'])
     const page = await context.newPage()
-    const paths = ['/', `/projects/${project.id}`, `/projects/${project.id}?task=${tasks[0]!.id}`, `/projects/${project.id}/list`, `/projects/${project.id}/activity`, `/projects/${project.id}/team`, `/projects/${project.id}/settings`, '/settings/notifications', '/settings/password', '/settings/tokens']
+    const paths = ['/', '/my', `/projects/${project.id}`, `/projects/${project.id}?task=${tasks[0]!.id}`, `/projects/${project.id}/list`, `/projects/${project.id}/activity`, `/projects/${project.id}/team`, `/projects/${project.id}/settings`, '/settings/notifications', '/settings/password', '/settings/tokens']
     for (const width of [390, 768]) {
       await page.setViewportSize({ width, height: 844 })
       for (const path of paths) {

@@ -67,6 +67,14 @@ describe('activity sentences', () => {
     expect(text(gone, true)).toBe('Someone changed priority from Low to High')
   })
 
+  it('labels', () => {
+    const target = (title: string) => ({ kind: 'label' as const, id: 'l1', taskId: null, title, key: null })
+    expect(text(item({ type: 'label.created', actor: dan, target: target('bug') }))).toBe('Dan created the label \'bug\'')
+    const renamed = item({ type: 'label.updated', actor: dan, target: target('defect'), changes: [change('name', 'bug', 'defect'), change('color', 'red', 'orange')] })
+    expect(text(renamed)).toBe('Dan renamed the label \'bug\' to \'defect\' and changed the colour of the label \'defect\' to orange')
+    expect(text(item({ type: 'label.deleted', actor: dan, target: target('later') }))).toBe('Dan deleted the label \'later\'')
+  })
+
   it('the target links to its task', () => {
     const moved = item({ type: 'task.moved', actor: ana, changes: [change('status', 'TODO', 'DONE')] })
     const target = itemSentence(moved, { names }).find(s => s.kind === 'target')

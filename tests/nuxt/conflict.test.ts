@@ -251,7 +251,9 @@ describe('rebasing unsaved edits onto remote changes', () => {
     await title.setValue('Fix the login form')
     await panel.find('#task-priority').setValue('HIGH')
     await remoteChange(detail(5, { title: 'Fix login on Safari', labels: ['bug', 'safari'] }))
-    await vi.waitFor(() => expect(input(panel, '#task-labels')).toBe('bug, safari'), WAIT)
+    // The labels are chips (components/label/LabelInput.vue), each with its remove button.
+    const chips = () => panel.findAll('button[aria-label^="Remove label "]').map(b => b.attributes('aria-label')!.slice('Remove label '.length))
+    await vi.waitFor(() => expect(chips()).toEqual(['bug', 'safari']), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
     expect(panel.text()).toContain('they also changed a field you are editing')
 

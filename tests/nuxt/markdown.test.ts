@@ -36,3 +36,41 @@ describe('TaskMarkdown images', () => {
     expect([...el.querySelectorAll('a')].map(a => a.getAttribute('href'))).toEqual(['HTTPS://evil.example/y.png', 'ftp://evil.example/z.png'])
   })
 })
+
+describe('TaskMarkdown @mentions', () => {
+  async function renderInProject(source: string) {
+    const { useProjectsStore } = await import('~/stores/projects')
+    const { useAuthStore } = await import('~/stores/auth')
+    const projects = useProjectsStore()
+    projects.setCurrent({ id: 'p1', name: 'Web', key: 'WEB', description: '', eventSeq: 1, conflictPolicy: 'merge', createdAt: new Date(), updatedAt: new Date(), role: 'MEMBER' })
+    projects.setMembers([
+      { id: 'u1', username: 'ana', name: 'Ana Lopez', status: 'AVAILABLE', lastSeenAt: null, role: 'MEMBER' },
+      { id: 'u2', username: 'Ben_2', name: 'Ben <b>', status: 'AVAILABLE', lastSeenAt: null, role: 'OWNER' },
+    ] as never)
+    useAuthStore().user = { id: 'u2' } as never
+    return render(source)
+  }
+
+  it('links members’ @usernames to the team page, case-insensitively, and marks my own', async () => {
+    const el = await renderInProject('Hi @ana and @ben_2, see **@ANA**.')
+    const links = [...el.querySelectorAll('a.mention')]
+    expect(links.map(a => [a.textContent, a.getAttribute('href')])).toEqual([
+      ['@ana', '/projects/p1/team#member-ana'],
+      ['@ben_2', '/projects/p1/team#member-Ben_2'],
+      ['@ANA', '/projects/p1/team#member-ana'],
+    ])
+    expect(links[0]!.getAttribute('title')).toBe('Ana Lopez')
+    // The name is an escaped attribute (happy-dom leaves the entities in getAttribute; a browser decodes them).
+    expect(links[1]!.getAttribute('title')).toMatch(/^Ben (<b>|&lt;b&gt;)$/)
+    expect(links[1]!.classList.contains('mention-self')).toBe(true)
+    expect(el.querySelector('b')).toBeNull()
+  })
+
+  it('leaves non-members, emails, code and link text alone, and escapes HTML around mentions', async () => {
+    const el = await renderInProject('@nobody mail ana@ana.dev `@ana` [@ana](/x) <img src=x onerror=alert(1)>@ana')
+    expect([...el.querySelectorAll('a.mention')].map(a => a.textContent)).toEqual(['@ana'])
+    expect(el.querySelector('img')).toBeNull()
+    expect(el.textContent).toContain('<img src=x onerror=alert(1)>')
+    expect(el.querySelector('code')!.textContent).toBe('@ana')
+  })
+})

@@ -3,6 +3,7 @@ import { activityRouter } from './activity'
 import { apiTokenRouter } from './apiToken'
 import { authRouter } from './auth'
 import { commentRouter } from './comment'
+import { labelRouter } from './label'
 import { memberRouter } from './member'
 import { notificationRouter } from './notification'
 import { presenceRouter } from './presence'
@@ -17,6 +18,7 @@ export const appRouter = router({
   project: projectRouter,
   member: memberRouter,
   task: taskRouter,
+  label: labelRouter,
   comment: commentRouter,
   notification: notificationRouter,
   activity: activityRouter,
