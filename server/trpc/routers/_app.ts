@@ -3,6 +3,7 @@ import { activityRouter } from './activity'
 import { apiTokenRouter } from './apiToken'
 import { authRouter } from './auth'
 import { commentRouter } from './comment'
+import { descriptionRouter } from './description'
 import { memberRouter } from './member'
 import { notificationRouter } from './notification'
 import { presenceRouter } from './presence'
@@ -21,6 +22,7 @@ export const appRouter = router({
   activity: activityRouter,
   presence: presenceRouter,
   push: pushRouter,
+  description: descriptionRouter,
 })
 
 export type AppRouter = typeof appRouter
