@@ -128,9 +128,19 @@ describe.runIf(databaseAvailable)('live description', () => {
     expect(events.length).toBeGreaterThanOrEqual(1)
     expect(events.at(-1)!.data).toMatchObject({ changes: { description: { to: merged } } })
 
+    // Ana keeps typing after a pause: a second settled write, still one entry in the activity feed.
+    ana.text.insert(0, '# ')
+    await ana.flushed()
+    await vi.waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe(`# ${merged}`))
+    const feed = await owner.caller.activity.list({ projectId: project.id, taskId: task.id })
+    const edits = feed.items.filter(i => i.type === 'task.updated')
+    const byAna = edits.filter(i => i.actor?.id === owner.user.id)
+    expect(byAna).toHaveLength(1)
+    expect(byAna[0]!.changes[0]).toMatchObject({ field: 'description', to: `# ${merged}` })
+
     // A third tab joining late sees the same text.
     const late = await tab(member, task.id)
-    expect(late.text.toString()).toBe(merged)
+    expect(late.text.toString()).toBe(`# ${merged}`)
   })
 
   it('lets a viewer read and show a cursor but not write; non-members and bad updates are refused', async () => {
