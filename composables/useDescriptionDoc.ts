@@ -1,7 +1,7 @@
 import type { Unsubscribable } from '@trpc/server/observable'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import type { DescriptionMessage } from '~~/shared/schemas/description'
+import { DESCRIPTION_UPDATE_MAX_BYTES, type DescriptionMessage } from '~~/shared/schemas/description'
 
 /** What the live description needs of the tab's socket client (`$trpcWs`); tests hand in another one. */
 export interface DescriptionClient {
@@ -14,8 +14,8 @@ export interface DescriptionClient {
   }
 }
 
-/** Local edits are sent together at most this often (a socket takes 10 calls a second). */
-export const DESCRIPTION_SEND_MS = 120
+/** Local edits are sent together at most this often (a user's sockets take 10 calls a second). */
+export const DESCRIPTION_SEND_MS = 200
 const RETRY_MS = 1_000
 
 export function bytesToBase64(bytes: Uint8Array): string {
@@ -83,10 +83,15 @@ export function openDescriptionDoc(client: DescriptionClient, taskId: string, us
 
   async function send() {
     if (sending || stopped || !synced.value) return
-    const batch = updates.length && canWrite.value ? Y.mergeUpdates(updates) : null
+    // As many of the waiting updates as fit in one call (a long offline session takes several).
+    let count = 0
+    let bytes = 0
+    while (canWrite.value && count < updates.length && (count === 0 || bytes + updates[count]!.byteLength <= DESCRIPTION_UPDATE_MAX_BYTES / 2)) bytes += updates[count++]!.byteLength
+    const taken = updates.slice(0, count)
+    const batch = taken.length ? Y.mergeUpdates(taken) : null
     const sendAwareness = awarenessDirty
     if (!batch && !sendAwareness) return
-    updates = []
+    updates = updates.slice(count)
     awarenessDirty = false
     sending = true
     try {
@@ -98,7 +103,7 @@ export function openDescriptionDoc(client: DescriptionClient, taskId: string, us
     }
     catch {
       // Kept and sent again (a reconnect also resends whatever the server lacks).
-      if (batch) updates.unshift(batch)
+      updates = [...taken, ...updates]
       awarenessDirty ||= sendAwareness
       sending = false
       pending.value = updates.length > 0
@@ -131,7 +136,7 @@ export function openDescriptionDoc(client: DescriptionClient, taskId: string, us
         synced.value = true
         // Whatever the server lacks (edits made offline, or sent while the socket was down) goes now.
         const missing = Y.encodeStateAsUpdate(doc, base64ToBytes(message.stateVector))
-        if (canWrite.value && missing.byteLength > 2) updates = [missing]
+        if (canWrite.value && missing.byteLength > 2 && missing.byteLength <= DESCRIPTION_UPDATE_MAX_BYTES) updates = [missing]
         awarenessDirty = true
         void send()
       }

@@ -3,9 +3,10 @@ import { idSchema } from './common'
 
 /**
  * A Yjs update or awareness update on the wire: base64 (a JSON string, which superjson passes
- * through untouched; a number array would cost ~3.6 characters a byte instead of 1.33).
+ * through untouched; a number array would cost ~3.6 characters a byte instead of 1.33). 32 KiB of
+ * update is ~43 KiB of base64: one call stays under the socket's 64 KiB frame limit.
  */
-export const DESCRIPTION_UPDATE_MAX_BYTES = 64 * 1024
+export const DESCRIPTION_UPDATE_MAX_BYTES = 32 * 1024
 const base64 = (maxBytes: number) => z.string()
   .max(Math.ceil(maxBytes / 3) * 4, `At most ${maxBytes} bytes`)
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'Not base64')
