@@ -95,7 +95,7 @@ export function openDescriptionDoc(client: DescriptionClient, taskId: string, us
     awarenessDirty = false
     sending = true
     try {
-      await client.description.push({
+      await client.description.push.mutate({
         taskId,
         update: batch ? bytesToBase64(batch) : undefined,
         awareness: sendAwareness ? bytesToBase64(encodeAwarenessUpdate(awareness, [doc.clientID])) : undefined,
@@ -160,7 +160,7 @@ export function openDescriptionDoc(client: DescriptionClient, taskId: string, us
       // Tell the others this cursor is gone, with any edit not sent yet, then stop.
       removeAwarenessStates(awareness, [doc.clientID], 'local')
       const last = updates.length && canWrite.value ? bytesToBase64(Y.mergeUpdates(updates)) : undefined
-      void client.description.push({ taskId, update: last, awareness: bytesToBase64(encodeAwarenessUpdate(awareness, [doc.clientID])) }).catch(() => {})
+      void client.description.push.mutate({ taskId, update: last, awareness: bytesToBase64(encodeAwarenessUpdate(awareness, [doc.clientID])) }).catch(() => {})
       stopped = true
       if (timer) clearTimeout(timer)
       subscription.unsubscribe()

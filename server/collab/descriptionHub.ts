@@ -33,6 +33,8 @@ export const compaction = {
 const MAX_DESCRIPTION = 20_000
 
 export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+/** For Prisma's `Bytes`, typed as a Uint8Array over an ArrayBuffer (Yjs says ArrayBufferLike). */
+const stored = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>
 export const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
 
 type Listener = (message: DescriptionMessage) => void
@@ -183,7 +185,7 @@ export class DescriptionHub {
           await lockProject(tx, task.projectId)
           if (await tx.taskDocUpdate.count({ where: { taskId } })) return
           const { description } = await tx.task.findUniqueOrThrow({ where: { id: taskId }, select: { description: true } })
-          await tx.taskDocUpdate.create({ data: { taskId, data: initialUpdate(description), snapshot: true } })
+          await tx.taskDocUpdate.create({ data: { taskId, data: stored(initialUpdate(description)), snapshot: true } })
         })
         rows = await db.taskDocUpdate.findMany({ where: { taskId }, orderBy: { id: 'asc' }, select: { data: true } })
       }
@@ -345,7 +347,7 @@ export class DescriptionHub {
   }
 
   private async store(live: LiveDoc, db: Db, update: Uint8Array) {
-    await db.taskDocUpdate.create({ data: { taskId: live.taskId, data: update } })
+    await db.taskDocUpdate.create({ data: { taskId: live.taskId, data: stored(update) } })
     live.rowsStored++
     live.bytesStored += update.byteLength
     if (live.rowsStored >= compaction.rows || live.bytesStored >= compaction.bytes) {
@@ -460,7 +462,7 @@ export class DescriptionHub {
     })
     const snapshot = Y.encodeStateAsUpdate(doc)
     doc.destroy()
-    await db.taskDocUpdate.create({ data: { taskId, data: snapshot, snapshot: true } })
+    await db.taskDocUpdate.create({ data: { taskId, data: stored(snapshot), snapshot: true } })
     await db.taskDocUpdate.deleteMany({ where: { taskId, id: { lte: rows.at(-1)!.id } } })
   }
 
