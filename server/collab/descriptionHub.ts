@@ -320,20 +320,18 @@ export class DescriptionHub {
     try {
       const role = await this.role(live, db, userId)
       if (!writerRoles.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${taskId}`)
-      // Checked on a copy before anything is stored: malformed updates and texts over the limit are refused.
-      const probe = new Y.Doc()
+      // Checked before anything is stored: malformed updates, and text over the limit, are refused.
+      // Decoding costs the size of the update, not of the document.
+      let inserted = 0
       try {
-        Y.applyUpdate(probe, Y.encodeStateAsUpdate(live.doc))
-        Y.applyUpdate(probe, update)
+        for (const struct of Y.decodeUpdate(update).structs) {
+          if (struct instanceof Y.Item && struct.content instanceof Y.ContentString) inserted += struct.length
+        }
       }
       catch {
         throw new DomainError('BAD_REQUEST', 'Not a Yjs update', { field: 'update' })
       }
-      finally {
-        probe.destroy()
-      }
-      const length = probe.getText('description').length
-      if (length > MAX_DESCRIPTION && length > live.doc.getText('description').length) {
+      if (inserted > 0 && live.doc.getText('description').length + inserted > MAX_DESCRIPTION) {
         throw new DomainError('BAD_REQUEST', `At most ${MAX_DESCRIPTION} characters`, { field: 'update' })
       }
       await this.store(live, db, update)

@@ -64,7 +64,7 @@ describe.skipIf(!hasChromium)('presence with two users', () => {
     await description.click()
     await annPage.keyboard.type('Launch on Tuesday', { delay: 30 })
     await bobPanel.locator('.cm-ySelectionInfo', { hasText: annName }).waitFor()
-    await expect.poll(() => bobPanel.getByTestId('description-editor').textContent()).toContain('Launch on Tuesday')
+    await expect.poll(() => bobPanel.getByTestId('description-editor').locator('.cm-line').first().textContent()).toContain('Launch on Tuesday')
 
     // Ann chooses Do not disturb: Bob's header says so.
     await annPage.getByRole('dialog').getByRole('button', { name: 'Close task panel' }).click()
