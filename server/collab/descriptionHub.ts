@@ -124,6 +124,8 @@ export class DescriptionHub {
   private readonly docs = new Map<string, LiveDoc>()
   private readonly loading = new Map<string, Promise<LiveDoc>>()
   private stopped = false
+  /** documents being closed: their last write and compaction */
+  private readonly closing = new Set<Promise<void>>()
 
   constructor(readonly bus: DocBus = new MemoryDocBus(), private readonly now: () => number = Date.now) {}
 
@@ -246,8 +248,10 @@ export class DescriptionHub {
     live.settleTimer = null
     if (live.editors.length) this.enqueue(live, () => this.writeDescription(live))
     this.enqueue(live, () => this.compact(live.db, live.taskId))
-    await live.chain
-    live.doc.destroy()
+    const closed = live.chain.then(() => live.doc.destroy())
+    this.closing.add(closed)
+    await closed
+    this.closing.delete(closed)
   }
 
   private enqueue(live: LiveDoc, job: () => Promise<void>) {
@@ -464,10 +468,11 @@ export class DescriptionHub {
     await db.taskDocUpdate.deleteMany({ where: { taskId, id: { lte: rows.at(-1)!.id } } })
   }
 
-  /** Writes pending descriptions (shutdown). */
+  /** Writes pending descriptions, and waits for documents being closed (shutdown). */
   async stop() {
     if (this.stopped) return
     this.stopped = true
+    await Promise.all([...this.closing])
     await Promise.all([...this.docs.values()].map(async (live) => {
       if (live.settleTimer) clearTimeout(live.settleTimer)
       live.settleTimer = null

@@ -32,6 +32,8 @@ describe.runIf(databaseAvailable)('live description', () => {
   })
   afterEach(async () => {
     for (const c of aborts.splice(0)) c.abort()
+    // The aborted streams close their documents (last write, compaction) before the next test.
+    await vi.waitFor(() => expect(useDescriptionHub().openCount()).toBe(0))
     await useDescriptionHub().stop()
     Object.assign(descriptionTiming, savedTiming)
     Object.assign(compaction, savedCompaction)
