@@ -1,7 +1,9 @@
 import type { Unsubscribable } from '@trpc/server/observable'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { ref, type Ref } from 'vue'
 import * as Y from 'yjs'
-import { DESCRIPTION_UPDATE_MAX_BYTES, type DescriptionMessage } from '~~/shared/schemas/description'
+// Relative and with explicit imports: no Nuxt needed, so tests/unit runs it as is.
+import { DESCRIPTION_UPDATE_MAX_BYTES, type DescriptionMessage } from '../shared/schemas/description'
 
 /** What the live description needs of the tab's socket client (`$trpcWs`); tests hand in another one. */
 export interface DescriptionClient {

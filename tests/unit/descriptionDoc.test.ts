@@ -3,8 +3,8 @@
 // (re)connect (offline edits) is sent from its state vector.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { base64ToBytes, bytesToBase64, cursorColor, DESCRIPTION_SEND_MS, openDescriptionDoc, type DescriptionClient, type DescriptionSession } from '~/composables/useDescriptionDoc'
-import type { DescriptionMessage } from '~~/shared/schemas/description'
+import { base64ToBytes, bytesToBase64, cursorColor, DESCRIPTION_SEND_MS, openDescriptionDoc, type DescriptionClient, type DescriptionSession } from '../../composables/useDescriptionDoc'
+import type { DescriptionMessage } from '../../shared/schemas/description'
 
 /** A server copy of the document, its stream to the tab, and what the tab pushed. */
 function fakeServer(initial = '') {
