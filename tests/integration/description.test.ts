@@ -15,6 +15,8 @@ import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const savedTiming = { ...descriptionTiming }
+/** Settled writes go through the database: give a loaded machine time. */
+const waitFor = <T>(check: () => T | Promise<T>) => vi.waitFor(check, { timeout: 20_000, interval: 50 })
 const savedCompaction = { ...compaction }
 
 describe.runIf(databaseAvailable)('live description', () => {
@@ -33,7 +35,7 @@ describe.runIf(databaseAvailable)('live description', () => {
   afterEach(async () => {
     for (const c of aborts.splice(0)) c.abort()
     // The aborted streams close their documents (last write, compaction) before the next test.
-    await vi.waitFor(() => expect(useDescriptionHub().openCount()).toBe(0))
+    await waitFor(() => expect(useDescriptionHub().openCount()).toBe(0))
     await useDescriptionHub().stop()
     Object.assign(descriptionTiming, savedTiming)
     Object.assign(compaction, savedCompaction)
@@ -117,7 +119,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     ana.text.insert(8, 'Monday ')
     ben.text.insert(8, 'tested ')
     await Promise.all([ana.flushed(), ben.flushed()])
-    await vi.waitFor(() => {
+    await waitFor(() => {
       expect(ana.text.toString()).toBe(ben.text.toString())
       expect(ana.text.toString()).toMatch(/Monday /)
       expect(ana.text.toString()).toMatch(/tested /)
@@ -125,7 +127,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     const merged = ana.text.toString()
 
     // Once the edits settle, Task.description holds the text, through the normal path (an event).
-    await vi.waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe(merged))
+    await waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe(merged))
     const events = await db.prisma.projectEvent.findMany({ where: { entityId: task.id, type: 'task.updated' } })
     expect(events.length).toBeGreaterThanOrEqual(1)
     expect(events.at(-1)!.data).toMatchObject({ changes: { description: { to: merged } } })
@@ -133,7 +135,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     // Ana keeps typing after a pause: a second settled write, still one entry in the activity feed.
     ana.text.insert(0, '# ')
     await ana.flushed()
-    await vi.waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe(`# ${merged}`))
+    await waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe(`# ${merged}`))
     const feed = await owner.caller.activity.list({ projectId: project.id, taskId: task.id })
     const edits = feed.items.filter(i => i.type === 'task.updated')
     const byAna = edits.filter(i => i.actor?.id === owner.user.id)
@@ -165,7 +167,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     // A viewer's cursor is no write: relayed.
     const awareness = toBase64(new Uint8Array([1, 42, 1, 2, ...new TextEncoder().encode('{}')]))
     await reader.caller.description.push({ taskId: task.id, awareness })
-    await vi.waitFor(() => expect(ana.awareness).toContain(awareness))
+    await waitFor(() => expect(ana.awareness).toContain(awareness))
 
     const outsider = (await projectWithTeam(db)).owner
     expect((await failure((await callerOf(outsider)).description.push({ taskId: task.id, update }))).code).toBe('NOT_FOUND')
@@ -192,7 +194,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     await ana.flushed()
     const typed = ana.text.toString()
     const rows = () => db.prisma.taskDocUpdate.findMany({ where: { taskId: task.id } })
-    await vi.waitFor(async () => expect((await rows()).some(r => r.snapshot)).toBe(true))
+    await waitFor(async () => expect((await rows()).some(r => r.snapshot)).toBe(true))
     expect((await rows()).length).toBeLessThan(25)
 
     // "Restart": a new hub reads only the database.
@@ -203,7 +205,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     expect(again.text.toString()).toBe(typed)
     // The last editor left: everything was compacted into one row, and the text written to the task.
     await again.close()
-    await vi.waitFor(async () => expect((await rows()).length).toBe(1))
+    await waitFor(async () => expect((await rows()).length).toBe(1))
     expect((await owner.caller.task.byId({ id: task.id })).description).toBe(typed)
     // A client that kept its state gets nothing it already has.
     const resumed = await tab(owner, task.id, ana.doc)
@@ -218,11 +220,11 @@ describe.runIf(databaseAvailable)('live description', () => {
     const ana = await tab(member, task.id)
     const current = await owner.caller.task.byId({ id: task.id })
     await owner.caller.task.update({ id: task.id, baseVersion: current.version, patch: { description: 'alpha BETA gamma' } })
-    await vi.waitFor(() => expect(ana.text.toString()).toBe('alpha BETA gamma'))
+    await waitFor(() => expect(ana.text.toString()).toBe('alpha BETA gamma'))
     // An edit typed meanwhile at the end survives (a diff, not a replacement).
     ana.text.insert(ana.text.length, ' delta')
     await ana.flushed()
-    await vi.waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe('alpha BETA gamma delta'))
+    await waitFor(async () => expect((await owner.caller.task.byId({ id: task.id })).description).toBe('alpha BETA gamma delta'))
 
     // A task whose document was never opened: nothing stored until someone opens it.
     const closed = await owner.caller.task.create(taskInput(project.id, { description: 'one' }))
@@ -245,7 +247,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     await ana.flushed()
     const back = await tab(member, task.id, offline)
     await back.flushed()
-    await vi.waitFor(() => {
+    await waitFor(() => {
       expect(ana.text.toString()).toBe(back.text.toString())
       expect(ana.text.toString()).toContain('Ben offline.')
       expect(ana.text.toString()).toContain('Ana online.')
@@ -288,7 +290,7 @@ describe.runIf(databaseAvailable && redisAvailable())('live description across i
     const before = Y.encodeStateVector(docB)
     docB.getText('description').insert(1, 'yz')
     await hubB.applyUpdate(db.prisma, owner.user.id, task.id, Y.encodeStateAsUpdate(docB, before))
-    await vi.waitFor(() => expect(docA.getText('description').toString()).toBe('xyz'))
+    await waitFor(() => expect(docA.getText('description').toString()).toBe('xyz'))
 
     // Instance B goes away mid-edit; a fresh instance has what B acknowledged.
     await streamB.close()
