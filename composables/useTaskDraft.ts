@@ -95,5 +95,5 @@ export function useLeaveGuard(dirty: () => boolean, message: () => string) {
   onBeforeRouteLeave(() => (dirty() ? window.confirm(message()) : true))
 }
 
-/** The task panel's fields kept in drafts. */
-export const DRAFT_FIELDS = ['title', 'description', 'status', 'priority', 'assigneeId', 'dueDate', 'labels'] as const
+/** The task panel's fields kept in drafts; not the description, which is a live shared document (decision 0019). */
+export const DRAFT_FIELDS = ['title', 'status', 'priority', 'assigneeId', 'dueDate', 'labels'] as const

@@ -57,7 +57,7 @@ export async function startBenchServer(prefix, env = {}) {
   const deadline = Date.now() + 60_000
   for (;;) {
     try {
-      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, stop }
+      if ((await fetch(`${base}/api/trpc/auth.me`)).ok) return { base, stop, pid: server.pid }
     }
     catch {
       // not listening yet

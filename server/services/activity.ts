@@ -115,5 +115,35 @@ export async function listActivity(db: Db, userId: string, input: ActivityListIn
       changes: changesOf(row),
     }
   })
-  return { items, nextCursor: rows.length > limit ? String(page.at(-1)!.seq) : null }
+  return { items: foldDescriptionEdits(items), nextCursor: rows.length > limit ? String(page.at(-1)!.seq) : null }
+}
+
+/** Edits of one description by one person closer together than this show as one entry. */
+export const DESCRIPTION_EDIT_WINDOW_MS = 5 * 60_000
+
+const onlyDescription = (item: ActivityItem) => item.type === 'task.updated' && item.changes.length === 1 && item.changes[0]!.field === 'description'
+
+/**
+ * A description edited live (issue 17) is written each time the typing settles: one "edited the
+ * description" per person per few minutes, not one per pause. Within a page (newest first), an
+ * older description-only edit by the same person of the same task, less than the window before the
+ * entry kept, is folded into it (its `from` becomes the entry's).
+ */
+export function foldDescriptionEdits(items: ActivityItem[]): ActivityItem[] {
+  const out: ActivityItem[] = []
+  /** per person and task: the entry kept, and the time of the oldest edit folded into it */
+  const kept = new Map<string, { item: ActivityItem, since: number }>()
+  for (const item of items) {
+    const key = onlyDescription(item) && item.actor ? `${item.actor.id}:${item.target.id}` : null
+    const newer = key ? kept.get(key) : undefined
+    // The window runs from the oldest edit folded in, so a long session still shows every few minutes.
+    if (newer && newer.since - item.at.getTime() < DESCRIPTION_EDIT_WINDOW_MS) {
+      newer.item.changes = [{ ...newer.item.changes[0]!, from: item.changes[0]!.from }]
+      newer.since = item.at.getTime()
+      continue
+    }
+    if (key) kept.set(key, { item, since: item.at.getTime() })
+    out.push(item)
+  }
+  return out
 }

@@ -57,13 +57,14 @@ describe.skipIf(!hasChromium)('presence with two users', () => {
     await bobPage.getByRole('list', { name: 'To do' }).getByRole('listitem', { name: new RegExp(`^${taskRef} Draft the launch post`) })
       .getByRole('img', { name: `${annName} — online, viewing ${taskRef}` }).waitFor()
 
-    // Ann types in the description: Bob reads "… is typing" under it, and it goes after she stops.
-    const description = annPage.getByRole('dialog').getByRole('textbox', { name: 'Description' })
+    // Ann types in the description: Bob sees her cursor there, with her name (the shared editor's
+    // cursors replace the description's "is typing" line; tests/e2e/liveDescription.test.ts).
+    const description = annPage.getByRole('dialog').getByTestId('description-editor')
+    await description.and(annPage.locator('[contenteditable="true"]')).waitFor()
     await description.click()
-    await description.pressSequentially('Launch on Tuesday', { delay: 30 })
-    const typingLine = bobPanel.getByRole('status').filter({ hasText: `${annName} is typing…` })
-    await typingLine.waitFor()
-    await typingLine.waitFor({ state: 'detached', timeout: 20_000 })
+    await annPage.keyboard.type('Launch on Tuesday', { delay: 30 })
+    await bobPanel.locator('.cm-ySelectionInfo', { hasText: annName }).waitFor()
+    await expect.poll(() => bobPanel.getByTestId('description-editor').locator('.cm-line').first().textContent()).toContain('Launch on Tuesday')
 
     // Ann chooses Do not disturb: Bob's header says so.
     await annPage.getByRole('dialog').getByRole('button', { name: 'Close task panel' }).click()

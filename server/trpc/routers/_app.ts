@@ -4,6 +4,7 @@ import { apiTokenRouter } from './apiToken'
 import { authRouter } from './auth'
 import { commentRouter } from './comment'
 import { labelRouter } from './label'
+import { descriptionRouter } from './description'
 import { memberRouter } from './member'
 import { notificationRouter } from './notification'
 import { presenceRouter } from './presence'
@@ -25,6 +26,7 @@ export const appRouter = router({
   presence: presenceRouter,
   push: pushRouter,
   search: searchRouter,
+  description: descriptionRouter,
 })
 
 export type AppRouter = typeof appRouter
