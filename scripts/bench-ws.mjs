@@ -613,7 +613,17 @@ async function main() {
     const owner = httpCaller(server.base)
     await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
     const projects = []
-    for (let i = 0; i < PROJECTS; i++) projects.push(await owner.call('mutation', 'project.create', { name: `Presence ${i}` }))
+    // presence.update / typing name real tasks of the project (anything else is NOT_FOUND): 20 each,
+    // visited in turn from a random start, so no user views the same task twice in a run.
+    const PRESENCE_TASKS = 20
+    const projectTasks = new Map()
+    for (let i = 0; i < PROJECTS; i++) {
+      const project = await owner.call('mutation', 'project.create', { name: `Presence ${i}` })
+      projects.push(project)
+      const ids = []
+      for (let t = 0; t < PRESENCE_TASKS; t++) ids.push((await owner.call('mutation', 'task.create', { projectId: project.id, title: `Presence task ${t}` })).id)
+      projectTasks.set(project.id, ids)
+    }
     const users = []
     let next = 0
     await Promise.all(Array.from({ length: 4 }, async () => {
@@ -723,8 +733,10 @@ async function main() {
       await sleep(Math.random() * PERIOD)
       let n = 0
       let previous = null
-      while (performance.now() - start < DURATION) {
-        const taskId = `task-${i}-${n++}`
+      const ids = projectTasks.get(user.projectId)
+      const offset = Math.floor(Math.random() * ids.length)
+      while (performance.now() - start < DURATION && n < ids.length) {
+        const taskId = ids[(offset + n++) % ids.length]
         try {
           const at = performance.now()
           if (previous) previous.until = at
