@@ -729,7 +729,7 @@ async function main() {
     const start = performance.now()
     let calls = 0
     // Every user acts on its own random schedule: view another task, sometimes type a burst there.
-    await Promise.all(clients.map(async ({ user, client }, i) => {
+    await Promise.all(clients.map(async ({ user, client }) => {
       await sleep(Math.random() * PERIOD)
       let n = 0
       let previous = null
