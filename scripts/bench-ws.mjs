@@ -6,7 +6,7 @@
 // peers of scripts/bench-ws-peer.mjs in the same invocation: a bare `ws` broadcast server, the same
 // through a Redis channel, and Socket.IO with @socket.io/redis-adapter; every row of ours is printed
 // as a ratio to each peer. Per row: connect+subscribe time of the N sockets (session cookie; for ours
-// also a ticket minted per socket, as API clients do), delivery latency (write sent → event received,
+// also a ticket per socket, minted over HTTP before the storm and timed apart, as API clients do), delivery latency (write sent → event received,
 // system-wide monotonic clock), deliveries/s against offered, loss counted per (socket, event) with
 // duplicates apart, and KiB per idle subscribed socket after two forced GCs (the servers run with
 // --expose-gc and --inspect; `gc()` through the inspector), as RSS and V8 heap.
@@ -19,8 +19,9 @@
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
 // seconds (--period=3 s on average) with typing bursts; reports the latency from a
-// presence.update/typing call to the patch that shows it at every other member, and presence
-// messages per client per second after coalescing.
+// presence.update/typing call to the patch that shows it at every other member, presence
+// messages per client per second after coalescing, and losses per (socket, change) for every change
+// that stayed current for 1 s or more; --client=raw (default) or wslink.
 import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -40,6 +41,8 @@ const DURATION = Number(args.duration ?? 10) * 1000
 const PER_USER = Number(args['per-user'] ?? 25)
 const TASKS = 20
 const SCENARIO = String(args.scenario ?? 'fanout')
+/** Presence clients: raw (plain `ws` speaking tRPC's protocol, the default) or wslink (the stock client). */
+const PRESENCE_CLIENT = String(args.client ?? 'raw')
 /** Client of our server: wslink below 5,000 sockets, raw from 5,000 (the stock client would measure the generator). */
 const clientFor = n => String(args.client ?? (n >= 5000 ? 'raw' : 'wslink'))
 /** Peers run in the same invocation for each N (bench-ws-peer.mjs): ws, ws-redis, socketio, socketio-redis. */
@@ -47,7 +50,7 @@ const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filt
 /** Connect+subscribe storms of ours: with the session cookie (the measured run) and with a ticket per socket. */
 const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
 /** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups, slow storms. */
-const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300' }
+const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300', HTTP_CALL_BURST: '1000000', HTTP_CALLS_PER_SECOND: '1000000' }
 
 if (!existsSync('.output/server/index.mjs')) {
   console.error('No production build: run `npm run build` first.')
@@ -248,7 +251,7 @@ async function receiverRole() {
       })
       return
     }
-    const token = job.auth === 'ticket' ? await ticketFor(auth.cookie) : null
+    const token = job.auth === 'ticket' ? tickets[i] : null
     if (job.client === 'raw') {
       // The same protocol by hand, reading only what it needs: shows the server's side of the latency.
       const url = token ? `${job.wsUrl}?connectionParams=1` : job.wsUrl
@@ -317,6 +320,22 @@ async function receiverRole() {
       } })
     })
   }
+  // Tickets are minted first (an HTTP call each, as API clients do before they connect) and timed
+  // apart: the storm below is then the sockets' connect + authenticate + subscribe, like the peers'.
+  const tickets = []
+  const m0 = performance.now()
+  if (job.auth === 'ticket') {
+    for (let i = 0; i < job.auths.length; i += 250) {
+      await Promise.all(job.auths.slice(i, i + 250).map(async (auth, j) => {
+        tickets[i + j] = await ticketFor(auth.cookie).catch((error) => {
+          errors++
+          console.error(error.message)
+          return 'no-ticket'
+        })
+      }))
+    }
+  }
+  const mintAllMs = performance.now() - m0
   const t0 = performance.now()
   for (let i = 0; i < job.auths.length; i += 250) {
     await Promise.all(job.auths.slice(i, i + 250).map((auth, j) => open(auth, i + j).catch((error) => {
@@ -324,7 +343,7 @@ async function receiverRole() {
       console.error(error.message)
     })))
   }
-  process.send({ type: 'ready', connectTimes, connectAllMs: performance.now() - t0, errors })
+  process.send({ type: 'ready', connectTimes, connectAllMs: performance.now() - t0, mintAllMs, errors })
   process.on('message', async (message) => {
     if (message.type !== 'finish') return
     const sent = message.sent.map(([marker, at]) => [marker, BigInt(at)])
@@ -472,6 +491,7 @@ async function main() {
       const ready = await storm.ready
       await storm.finish([])
       row.connectTicketMs = Math.round(ready.connectAllMs)
+      row.mintTicketsMs = Math.round(ready.mintAllMs)
       row.ticketErrors = ready.errors
       await sleep(2000)
     }
@@ -593,7 +613,17 @@ async function main() {
     const owner = httpCaller(server.base)
     await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
     const projects = []
-    for (let i = 0; i < PROJECTS; i++) projects.push(await owner.call('mutation', 'project.create', { name: `Presence ${i}` }))
+    // presence.update / typing name real tasks of the project (anything else is NOT_FOUND): 20 each,
+    // visited in turn from a random start, so no user views the same task twice in a run.
+    const PRESENCE_TASKS = 20
+    const projectTasks = new Map()
+    for (let i = 0; i < PROJECTS; i++) {
+      const project = await owner.call('mutation', 'project.create', { name: `Presence ${i}` })
+      projects.push(project)
+      const ids = []
+      for (let t = 0; t < PRESENCE_TASKS; t++) ids.push((await owner.call('mutation', 'task.create', { projectId: project.id, title: `Presence task ${t}` })).id)
+      projectTasks.set(project.id, ids)
+    }
     const users = []
     let next = 0
     await Promise.all(Array.from({ length: 4 }, async () => {
@@ -608,13 +638,73 @@ async function main() {
     }))
     const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
     const changes = new Map() // `${userId} ${what}` → time the call was sent
+    /** Every change made: who, what, when, and when the same user changed again (it may be coalesced away before). */
+    const made = []
     const latencies = []
     let messages = 0
     let errors = 0
     const clients = []
     const rssBefore = rssKiB(server.pid)
+    const onPatch = (user, seen, message) => {
+      messages++
+      const now = performance.now()
+      for (const state of message.upsert) {
+        if (state.userId === user.id) continue
+        for (const what of [...state.taskIds.map(t => `view ${t}`), ...state.typing.map(t => `type ${t.taskId}`)]) {
+          const key = `${state.userId} ${what}`
+          const at = changes.get(key)
+          if (at !== undefined && !seen.has(key)) {
+            seen.add(key)
+            latencies.push(now - at)
+          }
+        }
+      }
+    }
+    /** Raw client: plain `ws` speaking tRPC's protocol (as in the fan-out scenario), so the generator is not what is measured. */
+    function rawPresenceClient(user, resolve) {
+      const seen = new Set()
+      let measuring = false
+      let nextId = 2
+      const waiting = new Map()
+      const socket = new WebSocket(wsUrl, { headers: { cookie: user.cookie }, perMessageDeflate: false })
+      socket.on('open', () => socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'presence.onProject', input: { json: { projectId: user.projectId } } } })))
+      socket.on('message', (data) => {
+        const text = data.toString()
+        if (text === 'PING') return socket.send('PONG')
+        const frame = JSON.parse(text)
+        if (frame.id === 1) {
+          const json = frame.result?.data?.json
+          if (frame.error) {
+            errors++
+            console.error(`presence: ${text.slice(0, 200)}`)
+            return resolve()
+          }
+          if (json?.kind === 'snapshot') return resolve()
+          if (json?.kind === 'patch' && measuring) onPatch(user, seen, json)
+          return
+        }
+        const reply = waiting.get(frame.id)
+        if (reply) {
+          waiting.delete(frame.id)
+          reply(frame)
+        }
+      })
+      socket.on('error', (error) => {
+        errors++
+        console.error(`socket: ${error.message}`)
+        resolve()
+      })
+      const mutate = path => input => new Promise((done, fail) => {
+        const id = nextId++
+        waiting.set(id, frame => frame.error ? fail(new Error(JSON.stringify(frame.error.json?.message))) : done(frame.result))
+        socket.send(JSON.stringify({ id, method: 'mutation', params: { path, input: { json: input } } }))
+      })
+      const client = { presence: { update: { mutate: mutate('presence.update') }, typing: { mutate: mutate('presence.typing') } } }
+      return { user, client, seen, socket, sub: { unsubscribe: () => {} }, start: () => (measuring = true) }
+    }
     for (let i = 0; i < USERS; i += 200) {
       await Promise.all(users.slice(i, i + 200).map(user => new Promise((resolve) => {
+        if (PRESENCE_CLIENT === 'raw') return clients.push(rawPresenceClient(user, resolve))
         const socket = createWSClient({ url: wsUrl, WebSocket: headerWebSocket({ cookie: user.cookie }), retryDelayMs: () => 1000 })
         const client = createTRPCClient({ links: [wsLink({ client: socket, transformer: superjson })] })
         const seen = new Set()
@@ -622,20 +712,7 @@ async function main() {
         const sub = client.presence.onProject.subscribe({ projectId: user.projectId }, {
           onData: (message) => {
             if (message.kind === 'snapshot') return resolve()
-            if (!measuring) return
-            messages++
-            const now = performance.now()
-            for (const state of message.upsert) {
-              if (state.userId === user.id) continue
-              for (const what of [...state.taskIds.map(t => `view ${t}`), ...state.typing.map(t => `type ${t.taskId}`)]) {
-                const key = `${state.userId} ${what}`
-                const at = changes.get(key)
-                if (at !== undefined && !seen.has(`${key} ${at}`)) {
-                  seen.add(`${key} ${at}`)
-                  latencies.push(now - at)
-                }
-              }
-            }
+            if (measuring) onPatch(user, seen, message)
           },
           onError: (error) => {
             errors++
@@ -643,7 +720,7 @@ async function main() {
             resolve()
           },
         })
-        clients.push({ user, client, socket, sub, start: () => (measuring = true) })
+        clients.push({ user, client, seen, socket, sub, start: () => (measuring = true) })
       })))
     }
     await sleep(2000)
@@ -652,17 +729,30 @@ async function main() {
     const start = performance.now()
     let calls = 0
     // Every user acts on its own random schedule: view another task, sometimes type a burst there.
-    await Promise.all(clients.map(async ({ user, client }, i) => {
+    await Promise.all(clients.map(async ({ user, client }) => {
       await sleep(Math.random() * PERIOD)
       let n = 0
-      while (performance.now() - start < DURATION) {
-        const taskId = `task-${i}-${n++}`
+      let previous = null
+      const ids = projectTasks.get(user.projectId)
+      const offset = Math.floor(Math.random() * ids.length)
+      while (performance.now() - start < DURATION && n < ids.length) {
+        const taskId = ids[(offset + n++) % ids.length]
         try {
-          changes.set(`${user.id} view ${taskId}`, performance.now())
+          const at = performance.now()
+          if (previous) previous.until = at
+          if (previous?.typing) previous.typing.until = Math.min(at, previous.typing.until)
+          previous = { user, key: `${user.id} view ${taskId}`, at, until: Infinity }
+          made.push(previous)
+          changes.set(previous.key, at)
           await client.presence.update.mutate({ projectId: user.projectId, taskId })
           calls++
           if (Math.random() < 0.3) {
-            changes.set(`${user.id} type ${taskId}`, performance.now())
+            // Typing lasts 5 s (presenceTiming.typingMs) unless the user moves on: it ends with the view.
+            const typedAt = performance.now()
+            const typed = { user, key: `${user.id} type ${taskId}`, at: typedAt, until: typedAt + 5_000 }
+            made.push(typed)
+            previous.typing = typed
+            changes.set(typed.key, typed.at)
             await client.presence.typing.mutate({ projectId: user.projectId, taskId, field: 'description' })
             calls++
           }
@@ -674,7 +764,27 @@ async function main() {
         await sleep(PERIOD * (0.5 + Math.random()))
       }
     }))
-    const elapsed = (performance.now() - start) / 1000
+    const end = performance.now()
+    const elapsed = (end - start) / 1000
+    // Let the last patches arrive (until nothing new for 1 s), then count losses: every change that
+    // stayed the user's state for 1 s or more (far longer than the 150 ms coalescing window) must
+    // have reached every other member's socket; a change replaced sooner may be coalesced away.
+    for (let count = -1; count !== latencies.length;) {
+      count = latencies.length
+      await sleep(1000)
+    }
+    const byProject = new Map()
+    for (const c of clients) byProject.set(c.user.projectId, [...(byProject.get(c.user.projectId) ?? []), c])
+    let expected = 0
+    let lost = 0
+    for (const change of made) {
+      if (Math.min(change.until, end) - change.at < 1000) continue
+      for (const other of byProject.get(change.user.projectId)) {
+        if (other.user === change.user) continue
+        expected++
+        if (!other.seen.has(change.key)) lost++
+      }
+    }
     const lat = stats(latencies)
     const result = {
       scenario: 'presence',
@@ -688,6 +798,9 @@ async function main() {
       p99: r1(lat.p99),
       max: r1(lat.max),
       messagesPerClientPerSec: r1(messages / USERS / elapsed),
+      client: PRESENCE_CLIENT,
+      expected,
+      lost,
       errors,
       kibPerIdleConnection: r1((rssIdle - rssBefore) / USERS),
     }
@@ -705,9 +818,9 @@ async function main() {
     const all = []
     for (const bus of BUSES) all.push(await runPresence(bus))
     console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.\n`)
-    console.log('| bus | users / projects | calls/s | presence latency p50 | p95 | p99 | max | messages per client per s | errors |')
-    console.log('|---|---|---|---|---|---|---|---|---|')
-    for (const r of all) console.log(`| ${r.bus} | ${r.users} / ${r.projects} | ${r.callsPerSec} | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.messagesPerClientPerSec} | ${r.errors} |`)
+    console.log('| bus | client | users / projects | calls/s | presence latency p50 | p95 | p99 | max | messages per client per s | (socket, change) pairs due | lost | errors |')
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for (const r of all) console.log(`| ${r.bus} | ${r.client} | ${r.users} / ${r.projects} | ${r.callsPerSec} | ${r.p50} ms | ${r.p95} ms | ${r.p99} ms | ${r.max} ms | ${r.messagesPerClientPerSec} | ${r.expected} | ${r.lost} | ${r.errors} |`)
     if (args.json) writeFileSync(args.json, JSON.stringify(all, null, 2))
     process.exit(0)
   }
@@ -715,10 +828,10 @@ async function main() {
   const all = await runFanout()
   console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load generator on the same cores.`)
   console.log(`Writer: ${RATE} writes/s for ${DURATION / 1000} s, ${PAYLOAD}-byte description each; every event must reach every socket (loss per socket and event).\n`)
-  console.log('| target | client | sockets | connect+subscribe (cookie) | connect+subscribe (ticket each) | p50 | p99 | max | deliveries/s (offered) | lost | dup | errors | KiB/socket after GC: RSS / heap |')
+  console.log('| target | client | sockets | connect+subscribe (cookie) | connect+subscribe (ticket each; minting them first) | p50 | p99 | max | deliveries/s (offered) | lost | dup | errors | KiB/socket after GC: RSS / heap |')
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of all) {
-    console.log(`| ${r.target} | ${r.client} | ${r.n} | ${r.connectCookieMs} ms | ${r.connectTicketMs === undefined ? '–' : `${r.connectTicketMs} ms`} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deliveriesPerSec} (${r.offeredPerSec}) | ${r.lost} | ${r.duplicates} | ${r.errors} | ${r.kibPerSocketRss} / ${r.kibPerSocketHeap} |`)
+    console.log(`| ${r.target} | ${r.client} | ${r.n} | ${r.connectCookieMs} ms | ${r.connectTicketMs === undefined ? '–' : `${r.connectTicketMs} ms (${r.mintTicketsMs} ms)`} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deliveriesPerSec} (${r.offeredPerSec}) | ${r.lost} | ${r.duplicates} | ${r.errors} | ${r.kibPerSocketRss} / ${r.kibPerSocketHeap} |`)
   }
   // Every row of ours as a ratio to each peer of the same N (below 1 is better, except deliveries/s).
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–')

@@ -143,12 +143,34 @@ function frameOf(prefix: string, event: ProjectEvent): Buffer {
 export type SinkWake = 'stalled' | 'ended' | null
 
 /**
+ * A subscription whose frames leave past tRPC's loop: its generator yields the sink (never sent),
+ * the ws encoder binds it to the subscription's id from the adapter's envelope, and the socket's
+ * send gate attaches it. `project.onEvent` ({@link DirectSink}) and `presence.onProject`
+ * ({@link PresenceSink}) are the two kinds.
+ */
+export abstract class BoundSink {
+  protected gate: SendGate | null = null
+  /** `{"id":…,"result":{"type":"data","data":` — what tRPC's adapter writes before a data item. */
+  protected prefix = ''
+
+  get attached() {
+    return this.gate !== null
+  }
+
+  /** Called by the ws encoder, which sees the envelope tRPC's adapter wraps this sink in. */
+  bind(id: string | number, jsonrpc: string | undefined) {
+    this.prefix = `{"id":${JSON.stringify(id)}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
+  }
+
+  /** Called by the socket's send gate when the adapter "sends" this sink. */
+  abstract attach(gate: SendGate): void
+}
+
+/**
  * One subscription's place in its project's fan-out set. Delivers in seq order without gaps or
  * duplicates; on a gap it stops sending and asks its supervisor to fill in from the log.
  */
-export class DirectSink {
-  private gate: SendGate | null = null
-  private prefix = ''
+export class DirectSink extends BoundSink {
   /** Live events that arrived while stalled, to be sent after the backfill. */
   pending: ProjectEvent[] = []
   stalled = false
@@ -162,15 +184,8 @@ export class DirectSink {
     readonly userId: string,
     /** The last seq this subscription has sent. */
     public last: number,
-  ) {}
-
-  get attached() {
-    return this.gate !== null
-  }
-
-  /** Called by the ws encoder, which sees the envelope tRPC's adapter wraps this sink in. */
-  bind(id: string | number, jsonrpc: string | undefined) {
-    this.prefix = `{"id":${JSON.stringify(id)}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
+  ) {
+    super()
   }
 
   /** Called by the socket's send gate when the adapter "sends" this sink: from now on events go straight to it. */
@@ -327,7 +342,73 @@ export function supportsDirectFanout(ctx: object): boolean {
 }
 
 /** What `superjson` makes of a yielded sink: it leaves class instances alone, so `json` is the sink. */
-export function sinkOf(data: unknown): DirectSink | null {
+export function sinkOf(data: unknown): BoundSink | null {
   const json = (data as { json?: unknown } | null)?.json
-  return json instanceof DirectSink ? json : null
+  return json instanceof BoundSink ? json : null
+}
+
+/** Frames of presence messages (one message object goes to every watcher of its project), by prefix. */
+const presenceFrames = new WeakMap<object, { payload: string, frames: Map<string, Buffer> }>()
+
+/** Direct presence frames written and dropped (reader behind: presence is ephemeral), for tests and metrics. */
+export const presenceFanoutMetrics = { framesWritten: 0, framesDropped: 0 }
+
+/**
+ * One `presence.onProject` subscription past tRPC's loop (decision 0005 applied to presence): the
+ * project's hub hands it each coalesced patch, the patch is serialized once for all its watchers on
+ * this instance and the frame built once per subscription id — what the adapter would send for an
+ * untracked item — and written as an ephemeral frame (dropped for a reader far behind, like the
+ * adapter's presence frames). Messages that arrive before the sink is attached wait, in order.
+ */
+export class PresenceSink extends BoundSink {
+  private pending: object[] = []
+  ended = false
+
+  /** A message for this subscriber: sent now when attached, else kept until {@link attach}. */
+  deliver(message: object) {
+    if (this.ended) return
+    if (!this.gate) {
+      this.pending.push(message)
+      return
+    }
+    this.write(message)
+  }
+
+  attach(gate: SendGate) {
+    if (!this.prefix || this.ended) return
+    this.gate = gate
+    const pending = this.pending
+    this.pending = []
+    for (const message of pending) this.write(message)
+  }
+
+  detach() {
+    this.ended = true
+    this.gate = null
+    this.pending = []
+  }
+
+  /** The messages waiting for {@link attach}, handed back (the sink was never attached). */
+  takePending(): object[] {
+    const pending = this.pending
+    this.pending = []
+    return pending
+  }
+
+  private write(message: object) {
+    const gate = this.gate!
+    let cached = presenceFrames.get(message)
+    if (!cached) {
+      cached = { payload: JSON.stringify(serializeOutput(message)), frames: new Map() }
+      presenceFrames.set(message, cached)
+    }
+    let frame = cached.frames.get(this.prefix)
+    if (!frame) {
+      frame = Buffer.from(`${this.prefix}${cached.payload}}}`)
+      cached.frames.set(this.prefix, frame)
+    }
+    if (gate.send(frame, true)) presenceFanoutMetrics.framesWritten++
+    else if (gate.socket.readyState !== WS_OPEN || gate.closedSlow) this.detach()
+    else presenceFanoutMetrics.framesDropped++
+  }
 }

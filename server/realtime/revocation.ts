@@ -103,20 +103,89 @@ export class RedisRevocationBus implements RevocationBus {
   }
 }
 
+/**
+ * How long a revocation is remembered: a WebSocket ticket's life (60 s) and the clock tolerance its
+ * check allows (5 s), plus a margin for the bus's delay. A ticket older than this is refused anyway.
+ */
+export const RECENT_REVOCATION_MS = 75_000
+
+/** What the recent revocations say about a ticket's credential. */
+export type RecentVerdict = 'clear' | 'revoked' | 'check'
+
+/**
+ * Revocations of the last {@link RECENT_REVOCATION_MS}, as the bus brought them (from any instance):
+ * lets a WebSocket ticket be accepted without a database read. A ticket bound to a session or API
+ * token named here is `revoked` (neither comes back); one of a user whose credentials all changed
+ * (password change, removal) is `check`: only the database knows which sessions survived, so the
+ * ticket takes the database path. The bus is at-most-once, like for open sockets: a lost message is
+ * caught by the socket registry's periodic re-check (RECHECK_MS).
+ */
+export class RecentRevocations {
+  private readonly sessions = new Map<string, number>()
+  private readonly tokens = new Map<string, number>()
+  private readonly users = new Map<string, number>()
+
+  constructor(private readonly keepMs = RECENT_REVOCATION_MS, private readonly now: () => number = Date.now) {}
+
+  add(revocation: Revocation): void {
+    const at = this.now()
+    this.prune(at)
+    const [map, id] = 'sessionId' in revocation
+      ? [this.sessions, revocation.sessionId]
+      : 'apiTokenId' in revocation ? [this.tokens, revocation.apiTokenId] : [this.users, revocation.userId]
+    // Delete first so that the map stays in time order (pruning stops at the first recent entry).
+    map.delete(id)
+    map.set(id, at)
+  }
+
+  verdict(credential: { userId: string, sessionId?: string, apiTokenId?: string }): RecentVerdict {
+    this.prune(this.now())
+    if (credential.sessionId && this.sessions.has(credential.sessionId)) return 'revoked'
+    if (credential.apiTokenId && this.tokens.has(credential.apiTokenId)) return 'revoked'
+    return this.users.has(credential.userId) ? 'check' : 'clear'
+  }
+
+  /** Entries remembered (tests, metrics). */
+  get size(): number {
+    return this.sessions.size + this.tokens.size + this.users.size
+  }
+
+  private prune(now: number) {
+    const before = now - this.keepMs
+    for (const map of [this.sessions, this.tokens, this.users]) {
+      for (const [id, at] of map) {
+        if (at >= before) break
+        map.delete(id)
+      }
+    }
+  }
+}
+
 let bus: RevocationBus = new MemoryRevocationBus()
+const recent = new RecentRevocations()
+let stopRecording = bus.subscribe(revocation => recent.add(revocation))
 
 export function useRevocationBus(): RevocationBus {
   return bus
 }
 
+/** The revocations of the last {@link RECENT_REVOCATION_MS} on this process's bus (WebSocket tickets consult it). */
+export function recentRevocations(): RecentRevocations {
+  return recent
+}
+
 /** Replaces the process-wide revocation bus (Redis at start, a fresh one in tests); returns the previous one. */
 export function setRevocationBus(next: RevocationBus): RevocationBus {
   const previous = bus
+  stopRecording()
   bus = next
+  stopRecording = next.subscribe(revocation => recent.add(revocation))
   return previous
 }
 
 /** Ends the sockets of a credential on every instance (services call this after the change committed). */
 export function revokeSockets(revocation: Revocation): void {
+  // Remembered here at once too: the bus may lose a message (Redis down), this instance must not.
+  recent.add(revocation)
   useRevocationBus().publish(revocation)
 }

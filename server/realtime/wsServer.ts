@@ -9,7 +9,7 @@ import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
 import { markConnection } from './connection'
-import { configureFanout, DirectSink, markDirectFanout, SendGate, sinkOf } from './fanout'
+import { BoundSink, configureFanout, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
 import { useSocketDrain, type SocketDrain } from './shutdown'
 import { useRevocationBus, type RevocationBus } from './revocation'
@@ -168,7 +168,7 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     socket.once('close', () => void usePresenceHub().connectionClosed(connId))
     const gate = new SendGate(socket, { onDrop: onDroppedFrame, onSlow: onSlowConsumer })
     const send = (data: unknown) => {
-      if (data instanceof DirectSink) data.attach(gate)
+      if (data instanceof BoundSink) data.attach(gate)
       else if (data instanceof EphemeralFrame) gate.send(data.text, true)
       // A PONG is only a keep-alive answer: dropped first, like presence, for a reader that is behind.
       else gate.send(data as string, data === 'PONG')

@@ -6,6 +6,7 @@ import { jwtVerify, SignJWT } from 'jose'
 import type { DbTx } from '../utils/db'
 import { useEnv, type Env } from '../utils/env'
 import { logger } from '../utils/logger'
+import { recentRevocations } from '../realtime/revocation'
 import { sessionUserSelect, type SessionUser } from './session'
 
 export const WS_TICKET_AUDIENCE = 'tasktracker:ws'
@@ -15,8 +16,8 @@ export const WS_TICKET_TYPE = 'tt-ws-ticket+jwt'
 export const WS_TICKET_LIFETIME_S = 60
 /** Instances' clocks may differ a little; a ticket is accepted this long past its expiry. */
 const CLOCK_TOLERANCE_S = 5
-/** Tickets are short; anything much longer is not one and is not worth an HMAC. */
-const MAX_TICKET_LENGTH = 1_024
+/** Tickets are short (the user's row they carry is at most ~600 bytes); anything much longer is not one and is not worth an HMAC. */
+const MAX_TICKET_LENGTH = 2_048
 
 export interface WsTicket {
   ticket: string
@@ -34,14 +35,34 @@ export interface TicketBinding {
 
 export interface TicketClaims extends TicketBinding {
   userId: string
+  /** The user's row as it was when the ticket was minted (`usr` claim): the socket needs no read. */
+  user?: SessionUser
 }
 
-export async function mintWsTicket(secret: Uint8Array, userId: string, now: Date = new Date(), binding: TicketBinding = {}): Promise<WsTicket> {
+/** What a socket needs of its user, carried in the `usr` claim (the id is `sub`). */
+type UserClaim = Omit<SessionUser, 'id'>
+
+const STATUSES: ReadonlySet<string> = new Set(['AVAILABLE', 'AWAY', 'DND'])
+
+function userOfClaim(userId: string, value: unknown): SessionUser | undefined {
+  if (!value || typeof value !== 'object') return undefined
+  const v = value as Record<string, unknown>
+  const str = (x: unknown) => typeof x === 'string' && x.length <= 320
+  if (!str(v.email) || !str(v.username) || !str(v.name) || !str(v.timezone) || typeof v.status !== 'string' || !STATUSES.has(v.status)) return undefined
+  return { id: userId, email: v.email as string, username: v.username as string, name: v.name as string, status: v.status as SessionUser['status'], timezone: v.timezone as string }
+}
+
+/**
+ * A ticket for `userId`. With `user` (its row), the ticket carries it, and a socket opens without a
+ * database read (see {@link authenticateWsTicketWithBinding}).
+ */
+export async function mintWsTicket(secret: Uint8Array, userId: string, now: Date = new Date(), binding: TicketBinding = {}, user?: SessionUser): Promise<WsTicket> {
   const issuedAt = Math.floor(now.getTime() / 1000)
   const expires = issuedAt + WS_TICKET_LIFETIME_S
-  const claims: Record<string, string> = {}
+  const claims: Record<string, string | UserClaim> = {}
   if (binding.sessionId) claims.sid = binding.sessionId
   if (binding.apiTokenId) claims.tid = binding.apiTokenId
+  if (user && user.id === userId) claims.usr = { email: user.email, username: user.username, name: user.name, status: user.status, timezone: user.timezone }
   const ticket = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: WS_TICKET_TYPE })
     .setSubject(userId)
@@ -85,7 +106,7 @@ export async function verifyWsTicketClaims(secret: Uint8Array, ticket: string, n
       return typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined
     }
     if ((payload.sid !== undefined && !claim('sid')) || (payload.tid !== undefined && !claim('tid'))) return null
-    return { userId: payload.sub, sessionId: claim('sid'), apiTokenId: claim('tid') }
+    return { userId: payload.sub, sessionId: claim('sid'), apiTokenId: claim('tid'), user: userOfClaim(payload.sub, payload.usr) }
   }
   catch {
     return null
@@ -140,9 +161,9 @@ export class AuthSecretSource {
 /** The app's secret source: AUTH_SECRET, or the key kept in the app's database. */
 export const authSecrets = new AuthSecretSource(useEnv, db => getOrCreateAppSecret(db, WS_TICKET_SECRET_NAME))
 
-/** A ticket for `userId`, valid for {@link WS_TICKET_LIFETIME_S} seconds on any instance sharing the secret. */
-export async function createWsTicket(db: DbTx, userId: string, binding: TicketBinding = {}): Promise<WsTicket> {
-  return mintWsTicket(await authSecrets.get(db), userId, new Date(), binding)
+/** A ticket for `userId` (carrying `user`, its row, when given), valid for {@link WS_TICKET_LIFETIME_S} seconds on any instance sharing the secret. */
+export async function createWsTicket(db: DbTx, userId: string, binding: TicketBinding = {}, user?: SessionUser): Promise<WsTicket> {
+  return mintWsTicket(await authSecrets.get(db), userId, new Date(), binding, user)
 }
 
 /** The user a ticket authenticates, or null for anything but a valid ticket of an existing user. */
@@ -154,6 +175,13 @@ export async function authenticateWsTicket(db: DbTx, ticket: string): Promise<Se
  * The user a ticket authenticates and the credential it is bound to; null for anything but a valid
  * ticket of an existing user whose binding session or token still signs in (a ticket minted just
  * before sign-out opens nothing).
+ *
+ * A ticket carrying its user's row is accepted without a database read unless the recent
+ * revocations (`recentRevocations`, fed by the revocation bus of every instance, kept for longer
+ * than a ticket lives) name its session or token — then it is refused — or its user (a password
+ * change or removal: only the database knows which sessions survived) — then it is checked as
+ * below. The socket registry's periodic re-check closes what a lost bus message let through, as
+ * for every socket. Otherwise (a ticket without `usr`) the binding is read with its user.
  */
 export async function authenticateWsTicketWithBinding(db: DbTx, ticket: string): Promise<{ user: SessionUser, binding: TicketBinding } | null> {
   let secret: Uint8Array
@@ -165,8 +193,13 @@ export async function authenticateWsTicketWithBinding(db: DbTx, ticket: string):
   }
   const claims = await verifyWsTicketClaims(secret, ticket)
   if (!claims) return null
-  const now = new Date()
   const binding = { sessionId: claims.sessionId, apiTokenId: claims.apiTokenId }
+  if (claims.user) {
+    const verdict = recentRevocations().verdict(claims)
+    if (verdict === 'revoked') return null
+    if (verdict === 'clear') return { user: claims.user, binding }
+  }
+  const now = new Date()
   // One round trip: the binding credential with its user (a connection storm of ticket sockets
   // costs one read each, not two).
   if (claims.sessionId) {

@@ -8,7 +8,7 @@ import type { Env } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
 import { isAllowedOrigin, isForeignOrigin } from '../utils/origin'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
-import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
+import { callLimiter, memoryStore, type CallLimiter, type CallRate } from '../utils/rateLimit'
 import { createContextInner, type CookieJar } from './context'
 import { databaseUnavailable } from './init'
 import { appRouter } from './routers/_app'
@@ -19,6 +19,11 @@ import { appRouter } from './routers/_app'
  * second), tight enough that one client cannot keep the database pool busy.
  */
 export const HTTP_CALL_LIMIT = { capacity: 120, perSecond: 30 } as const
+
+/** The HTTP budget configured by HTTP_CALL_BURST and HTTP_CALLS_PER_SECOND (their defaults are HTTP_CALL_LIMIT). */
+export function httpCallRateOf(env: Pick<Env, 'HTTP_CALL_BURST' | 'HTTP_CALLS_PER_SECOND'>): CallRate {
+  return { capacity: env.HTTP_CALL_BURST, perSecond: env.HTTP_CALLS_PER_SECOND }
+}
 
 /** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
 let httpCallLimiter: CallLimiter = callLimiter(memoryStore(), 'http', HTTP_CALL_LIMIT)

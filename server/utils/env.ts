@@ -35,6 +35,10 @@ const envSchema = z.object({
   PRESENCE_TTL_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
   /** largest HTTP request body read (bytes); a bigger one is refused with 413 before it is parsed */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** tRPC calls over HTTP per user (per client address when signed out) and second, sustained; each call of a batch counts */
+  HTTP_CALLS_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  /** tRPC calls over HTTP a user may make at once before HTTP_CALLS_PER_SECOND applies; over both = 429 */
+  HTTP_CALL_BURST: z.coerce.number().int().min(1).max(1_000_000).default(120),
   /** most calls in one tRPC HTTP batch; a longer batch is refused with 400 */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   /** open WebSockets allowed per signed-in user (all instances) */

@@ -7,7 +7,8 @@ import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
-import { CLOSE_SLOW_CONSUMER, fanout, sendLimits } from '../../server/realtime/fanout'
+import { CLOSE_SLOW_CONSUMER, fanout, presenceFanoutMetrics, sendLimits } from '../../server/realtime/fanout'
+import { presenceTiming } from '../../server/presence/hub'
 import { socketSessionStats } from '../../server/realtime/socketSessions'
 import { streamStartStats } from '../../server/realtime/streamStart'
 import type { Database } from '../../server/utils/db'
@@ -83,6 +84,40 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
       await Promise.all([a.waitFor(lastFrame), b.waitFor(lastFrame)])
       expect(a.dataFrames()).toHaveLength(3)
       expect(a.dataFrames()).toEqual(b.dataFrames())
+    }
+  })
+
+  it('sends presence patches past tRPC\'s loop, byte for byte what the loop sends, once serialized for all watchers', async () => {
+    const saved = presenceTiming.flushMs
+    presenceTiming.flushMs = 10
+    try {
+      const { owner, project, addMember } = await projectWithTeam(db)
+      const member = await addMember('MEMBER')
+      const task = await owner.caller.task.create(taskInput(project.id, { title: 'Looked at' }))
+      // The member watches on both servers (they share this process's presence hub, so both get
+      // the very same patches); the owner is the one who moves.
+      const watchers: TestSocket[] = []
+      for (const server of [direct, stock]) {
+        const watcher = await connect(server, member.jar)
+        await watcher.started(watcher.subscribe('presence.onProject', { projectId: project.id }))
+        await watcher.waitFor(f => f.includes('"kind":"snapshot"'))
+        watchers.push(watcher)
+      }
+      const actor = await connect(stock, owner.jar)
+      await actor.started(actor.subscribe('presence.onProject', { projectId: project.id }))
+      const written = presenceFanoutMetrics.framesWritten
+      expect((await actor.call('mutation', 'presence.update', { projectId: project.id, taskId: task.id })).result).toBeDefined()
+      const seesTask = (f: string) => f.includes('"kind":"patch"') && f.includes(task.id)
+      await Promise.all(watchers.map(w => w.waitFor(seesTask)))
+      // (The first watcher also saw the second one join; from the actor's move on they got the same.)
+      const [viaSink, viaLoop] = watchers.map(w => w.dataFrames().filter(seesTask))
+      expect(viaSink).toHaveLength(1)
+      expect(viaSink).toEqual(viaLoop)
+      // The direct server's watcher took the sink's way (the actor and the other watcher are on the stock server).
+      expect(presenceFanoutMetrics.framesWritten).toBeGreaterThan(written)
+    }
+    finally {
+      presenceTiming.flushMs = saved
     }
   })
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RecentRevocations } from '../../server/realtime/revocation'
 import { createWsContext } from '../../server/realtime/wsContext'
 import {
   AuthSecretSource,
@@ -14,8 +15,8 @@ import {
   WS_TICKET_TYPE,
 } from '../../server/services/wsTicket'
 import { createCaller } from '../../server/trpc/routers/_app'
-import type { Database } from '../../server/utils/db'
-import { callerFor, failure, projectWithTeam, signUp } from '../factories'
+import type { Database, Db } from '../../server/utils/db'
+import { callerFor, cookieJar, failure, projectWithTeam, signUp, TEST_PASSWORD } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
@@ -29,9 +30,9 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
   afterAll(() => db?.close())
 
   /** A caller with the context a socket gets from its `connectionParams.token` (and cookie, if any). */
-  async function socketWithToken(token: string | undefined, cookie?: string) {
+  async function socketWithToken(token: string | undefined, cookie?: string, client: Db = db.prisma) {
     const ctx = await createWsContext({
-      db: db.prisma,
+      db: client,
       env: { secureCookies: false },
       headers: cookie ? { cookie } : {},
       ip: `10.8.${randomBytes(1)[0]}.${randomBytes(1)[0]}`,
@@ -62,6 +63,83 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
     expect(ctx.socket).toBe(true)
     const projects = await caller.project.list()
     expect(projects.map(p => p.id)).toContain(team.project.id)
+  })
+
+  /** The app's database client, counting every query made through it (model calls and raw SQL). */
+  function countingDb() {
+    const counter = { queries: 0 }
+    const client = db.prisma.$extends({
+      query: {
+        async $allOperations({ args, query }) {
+          counter.queries++
+          return query(args)
+        },
+      },
+    }) as unknown as Db
+    return { client, counter }
+  }
+
+  it('a ticket carries its user: the socket signs in with no database query', async () => {
+    const { ticket } = await team.owner.caller.auth.wsTicket()
+    const claims = JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+    expect(claims.usr).toEqual({ email: team.owner.user.email, username: team.owner.user.username, name: team.owner.user.name, status: 'AVAILABLE', timezone: expect.any(String) })
+    const { client, counter } = countingDb()
+    // The control: the counter sees what a cookie socket reads.
+    await socketWithToken(undefined, `tt_session=${team.owner.jar.values.get('tt_session')}`, client)
+    expect(counter.queries).toBeGreaterThan(0)
+    counter.queries = 0
+    const { ctx } = await socketWithToken(ticket, undefined, client)
+    expect(ctx.user).toEqual({ ...team.owner.user, status: 'AVAILABLE', timezone: expect.any(String) })
+    expect(ctx.credential).toEqual({ sessionId: claims.sid, apiTokenId: undefined })
+    expect(counter.queries).toBe(0)
+  })
+
+  it('with no database read, a ticket of a signed-out session or a revoked token is still refused', async () => {
+    const ann = await signUp(db)
+    const { ticket } = await ann.caller.auth.wsTicket()
+    const { id, token } = await ann.caller.apiToken.create({ name: 'ticket minter' })
+    const { ticket: tokenTicket } = await (await callerFor(db, { bearer: token })).auth.wsTicket()
+    const { client, counter } = countingDb()
+    expect((await socketWithToken(ticket, undefined, client)).ctx.user?.id).toBe(ann.user.id)
+    expect((await socketWithToken(tokenTicket, undefined, client)).ctx.user?.id).toBe(ann.user.id)
+    await ann.caller.apiToken.revoke({ id })
+    await ann.caller.auth.logout()
+    counter.queries = 0
+    expect((await socketWithToken(ticket, undefined, client)).ctx.user).toBeNull()
+    expect((await socketWithToken(tokenTicket, undefined, client)).ctx.user).toBeNull()
+    expect(counter.queries).toBe(0)
+  })
+
+  it('after a password change, the user\'s tickets are checked against the database: the surviving session\'s opens, another\'s does not', async () => {
+    const ben = await signUp(db)
+    const laptop = cookieJar()
+    await (await callerFor(db, { jar: laptop })).auth.login({ login: ben.user.username, password: TEST_PASSWORD })
+    const here = await ben.caller.auth.wsTicket()
+    const there = await (await callerFor(db, { jar: laptop })).auth.wsTicket()
+    await ben.caller.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: 'a brand new password' })
+    const { client, counter } = countingDb()
+    expect((await socketWithToken(here.ticket, undefined, client)).ctx.user?.id).toBe(ben.user.id)
+    expect(counter.queries).toBeGreaterThan(0)
+    expect((await socketWithToken(there.ticket, undefined, client)).ctx.user).toBeNull()
+  })
+
+  it('remembers revocations for longer than a ticket lives, then forgets them', () => {
+    let now = 1_000_000
+    const recent = new RecentRevocations(75_000, () => now)
+    recent.add({ sessionId: 's1' })
+    recent.add({ apiTokenId: 't1' })
+    recent.add({ userId: 'u1', exceptSessionId: 's9' })
+    expect(recent.verdict({ userId: 'u2', sessionId: 's1' })).toBe('revoked')
+    expect(recent.verdict({ userId: 'u2', apiTokenId: 't1' })).toBe('revoked')
+    expect(recent.verdict({ userId: 'u1', sessionId: 's9' })).toBe('check')
+    expect(recent.verdict({ userId: 'u2', sessionId: 's2' })).toBe('clear')
+    now += 60_000
+    recent.add({ sessionId: 's2' })
+    now += 16_000
+    // s1, t1 and u1 are 76 s old (past any ticket's life); s2 is 16 s old.
+    expect(recent.verdict({ userId: 'u1', sessionId: 's1', apiTokenId: 't1' })).toBe('clear')
+    expect(recent.verdict({ userId: 'u3', sessionId: 's2' })).toBe('revoked')
+    expect(recent.size).toBe(1)
   })
 
   it('carries sub, audience, issuer and a unique jti; two tickets differ', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { HTTP_CALL_LIMIT, httpCallRateOf } from '../../server/trpc/http'
 import { parseEnv } from '../../server/utils/env'
 
 describe('parseEnv', () => {
@@ -16,6 +17,12 @@ describe('parseEnv', () => {
       allowedOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'],
       secureCookies: false,
     })
+  })
+
+  it('keeps the HTTP call budget at HTTP_CALL_LIMIT unless HTTP_CALL_BURST / HTTP_CALLS_PER_SECOND say otherwise', () => {
+    expect(httpCallRateOf(parseEnv({}))).toEqual(HTTP_CALL_LIMIT)
+    expect(httpCallRateOf(parseEnv({ HTTP_CALL_BURST: '5000', HTTP_CALLS_PER_SECOND: '2000' }))).toEqual({ capacity: 5000, perSecond: 2000 })
+    expect(() => parseEnv({ HTTP_CALLS_PER_SECOND: '0' })).toThrow(/HTTP_CALLS_PER_SECOND/)
   })
 
   it('treats empty strings as unset', () => {

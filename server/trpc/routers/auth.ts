@@ -45,5 +45,5 @@ export const authRouter = router({
    * A 60-second ticket that authenticates a WebSocket as `connectionParams.token` (docs/websocket.md),
    * bound to the session or API token that minted it: its sockets end with that credential.
    */
-  wsTicket: httpProtectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.db, ctx.user.id, ctx.credential ?? {})),
+  wsTicket: httpProtectedProcedure.mutation(({ ctx }) => createWsTicket(ctx.db, ctx.user.id, ctx.credential ?? {}, ctx.user)),
 })

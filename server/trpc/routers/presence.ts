@@ -10,6 +10,7 @@ import { usePresenceHub, type PresenceMessage, type PresenceUser } from '../../p
 import type { PresenceStatus } from '../../presence/store'
 import { useEventBus } from '../../realtime/bus'
 import { connectionOf } from '../../realtime/connection'
+import { PresenceSink, supportsDirectFanout } from '../../realtime/fanout'
 import { requireRole } from '../../services/access'
 import { requireTaskInProject } from '../../services/task'
 import type { Db } from '../../utils/db'
@@ -29,8 +30,15 @@ async function chosenStatus(db: Db, userId: string): Promise<PresenceStatus> {
   return fromDb[status]
 }
 
-async function* presenceStream(connId: string, projectId: string, user: PresenceUser, signal: AbortSignal | undefined) {
+/**
+ * The snapshot, then the project's patches. With `direct` (our socket handler), the snapshot goes
+ * through the adapter and then the generator yields a {@link PresenceSink} (never sent: the socket's
+ * gate attaches it) and only supervises: every patch is serialized once per project and written to
+ * the watchers' sockets past tRPC's loop (decision 0005, docs/websocket.md).
+ */
+async function* presenceStream(connId: string, projectId: string, user: PresenceUser, signal: AbortSignal | undefined, direct = false) {
   const hub = usePresenceHub()
+  let sink = direct ? new PresenceSink() : null
   const queue: PresenceMessage[] = []
   let wake: (() => void) | null = null
   let ended = false
@@ -47,12 +55,28 @@ async function* presenceStream(connId: string, projectId: string, user: Presence
   })
   signal?.addEventListener('abort', notify, { once: true })
   const { snapshot, unsubscribe } = await hub.subscribe(projectId, (message) => {
+    if (sink) return sink.deliver(message)
     queue.push(message)
     notify()
   })
   try {
     await hub.join(connId, projectId, user)
     yield snapshot
+    if (sink) {
+      // Patches since the snapshot wait in the sink and leave, in order, when it is attached.
+      yield sink as unknown as PresenceMessage
+      if (sink.attached) {
+        while (!ended && !signal?.aborted && !sink.ended) {
+          await new Promise<void>((resolve) => {
+            wake = resolve
+          })
+        }
+        return
+      }
+      // Not attached (the socket is closing): what it holds goes the adapter's way.
+      queue.push(...(sink.takePending() as PresenceMessage[]))
+      sink = null
+    }
     while (!ended && !signal?.aborted) {
       if (!queue.length) {
         await new Promise<void>((resolve) => {
@@ -63,6 +87,7 @@ async function* presenceStream(connId: string, projectId: string, user: Presence
     }
   }
   finally {
+    sink?.detach()
     offBus()
     unsubscribe()
     await hub.leave(connId, projectId)
@@ -81,7 +106,7 @@ export const presenceRouter = router({
     const connId = socketConnection(ctx)
     await requireRole(ctx.db, input.projectId, ctx.user.id)
     const user = { ...ctx.user, status: await chosenStatus(ctx.db, ctx.user.id) }
-    return presenceStream(connId, input.projectId, user, signal)
+    return presenceStream(connId, input.projectId, user, signal, supportsDirectFanout(ctx))
   }),
 
   /** What this connection (tab) shows: the open task, and whether the tab is idle or hidden. */
