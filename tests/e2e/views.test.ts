@@ -147,7 +147,8 @@ describe.skipIf(!hasChromium)('My tasks, labels and mentions', () => {
       [`@${cleo.username}`, `/projects/${project.id}/team#member-${cleo.username}`],
       [`@${cleo.username}`, `/projects/${project.id}/team#member-${cleo.username}`],
     ])
-    expect(await page.getByText('@nobody-here').count()).toBe(1)
+    // (the hidden live editor holds the same source text: count in the rendered preview only)
+    expect(await page.getByRole('region', { name: 'Description preview' }).getByText('@nobody-here').count()).toBe(1)
     expect(await page.getByText('<img src=x onerror="window.pwned=1"> please check').count()).toBe(1)
     expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined()
 
