@@ -236,9 +236,10 @@ describe.skipIf(!hasChromium)('accessibility', () => {
     await annPage.keyboard.press('Escape')
     await panel.waitFor({ state: 'detached' })
 
-    // The next Tab reaches the card's "Move" button; Enter opens the menu with its first item focused.
+    // Focus is back on the title; Shift+Tab reaches the card's "Move" button; Enter opens the menu.
+    await expect.poll(() => isOn('Ship the beta')).toBe(true)
     while (!await isOn(`Move ${ref}`)) {
-      await annPage.keyboard.press('Tab')
+      await annPage.keyboard.press('Shift+Tab')
       if (++steps > 80) throw new Error('the card\'s Move button is not reachable with Tab')
     }
     await annPage.keyboard.press('Enter')
