@@ -10,7 +10,7 @@ export interface FocusTrapOptions {
    * click outside closes (the notification center) is not modal: only Tab and Esc are kept inside.
    */
   modal?: boolean
-  /** Where focus goes on activation; default the container itself (it should have tabindex="-1"). */
+  /** Where focus goes on activation; default the container if it has a tabindex, else its first control. */
   initialFocus?: () => HTMLElement | null | undefined
   /** When the opener is gone on close (a card that moved to another column), focus this instead. */
   fallbackFocus?: () => HTMLElement | null | undefined
@@ -25,12 +25,20 @@ const FOCUSABLE = [
 /** What Tab can reach inside `root`, in order: enabled, shown, not taken out of the tab order. */
 export function tabbables(root: HTMLElement): HTMLElement[] {
   return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(el =>
-    el.tabIndex >= 0 && !el.closest('[inert], [hidden]') && (el.getClientRects().length > 0 || el === document.activeElement),
+    el.tabIndex >= 0 && !el.closest('[inert], [hidden]') && (typeof el.checkVisibility !== 'function' || el.checkVisibility()),
   )
 }
 
-/** Open traps, innermost last: only the innermost one handles Tab and Esc. */
-const stack: symbol[] = []
+/** Active traps in the order they turned on. */
+const stack: { id: symbol, el: HTMLElement }[] = []
+
+/**
+ * The trap in charge: of the traps with no other active trap inside them, the last one turned on.
+ * (A nested dialog mounts, and so turns on, before the panel around it.)
+ */
+function inCharge() {
+  return stack.filter(t => !stack.some(o => o !== t && t.el.contains(o.el))).at(-1)?.id
+}
 
 /**
  * Keeps keyboard focus inside `container` while it is mounted (and `active`): focus moves in when it
@@ -40,13 +48,16 @@ const stack: symbol[] = []
  */
 export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, options: FocusTrapOptions = {}) {
   const id = Symbol('focus-trap')
+  /** What had focus when the owner was created (focus returns there on unmount) and when the trap last turned on. */
   let opener: HTMLElement | null = null
+  let activatedFrom: HTMLElement | null = null
   let trapping = false
+  let listeningOn: HTMLElement | null = null
 
   // The opener is whatever had focus when the trap's owner was created (before its own autofocus).
   if (import.meta.client && document.activeElement instanceof HTMLElement && document.activeElement !== document.body) opener = document.activeElement
 
-  const innermost = () => stack.at(-1) === id
+  const innermost = () => inCharge() === id
 
   function onKeydown(e: KeyboardEvent) {
     const root = container.value
@@ -67,12 +78,11 @@ export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, opt
       return
     }
     const current = document.activeElement
-    const outside = !root.contains(current)
-    if (e.shiftKey && (current === first || current === root || outside)) {
+    if (e.shiftKey && (current === first || current === root)) {
       e.preventDefault()
       last.focus()
     }
-    else if (!e.shiftKey && (current === last || outside)) {
+    else if (!e.shiftKey && current === last) {
       e.preventDefault()
       first.focus()
     }
@@ -82,8 +92,7 @@ export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, opt
     const root = container.value
     if (!trapping || !innermost() || !root || options.modal === false) return
     const target = e.target as Node | null
-    // Toasts and banners live outside every dialog and stay reachable by their own means.
-    if (target && !root.contains(target) && !(target as Element).closest?.('[data-focus-trap-exempt]')) {
+    if (target && !root.contains(target)) {
       (tabbables(root)[0] ?? root).focus()
     }
   }
@@ -93,29 +102,33 @@ export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, opt
     trapping = true
     const root = container.value
     const active = document.activeElement
-    if (active instanceof HTMLElement && active !== document.body && !root?.contains(active)) opener = active
-    stack.push(id)
-    // Capture: the innermost trap sees Tab/Esc before the page's own handlers do.
-    document.addEventListener('keydown', onKeydown, true)
+    activatedFrom = active instanceof HTMLElement && active !== document.body && !root?.contains(active) ? active : null
+    if (root) stack.push({ id, el: root })
+    // On the container: an inner dialog's handler runs (and stops Esc) before an outer one's.
+    listeningOn = root ?? null
+    listeningOn?.addEventListener('keydown', onKeydown)
     document.addEventListener('focusin', onFocusIn)
-    if (root && !root.contains(document.activeElement)) (options.initialFocus?.() ?? root).focus()
+    if (root && !root.contains(document.activeElement)) {
+      (options.initialFocus?.() ?? (root.hasAttribute('tabindex') ? root : tabbables(root)[0] ?? root)).focus()
+    }
   }
 
   function deactivate() {
     if (!trapping) return
     trapping = false
-    const at = stack.indexOf(id)
+    const at = stack.findIndex(t => t.id === id)
     if (at !== -1) stack.splice(at, 1)
-    document.removeEventListener('keydown', onKeydown, true)
+    listeningOn?.removeEventListener('keydown', onKeydown)
+    listeningOn = null
     document.removeEventListener('focusin', onFocusIn)
   }
 
   /** Back to the opener, unless the user has already put focus somewhere else (a non-modal panel). */
-  function returnFocus() {
+  function returnFocus(to: HTMLElement | null) {
     const active = document.activeElement
     const root = container.value
     if (active && active !== document.body && !root?.contains(active)) return
-    const target = opener?.isConnected && !root?.contains(opener) ? opener : options.fallbackFocus?.()
+    const target = to?.isConnected && !root?.contains(to) ? to : options.fallbackFocus?.()
     target?.focus()
   }
 
@@ -125,12 +138,12 @@ export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, opt
       // Closed while still mounted (a sheet folding away): focus back to what opened it.
       const was = trapping
       deactivate()
-      if (was) returnFocus()
+      if (was) returnFocus(activatedFrom)
     }, { immediate: true })
   })
   onBeforeUnmount(() => {
     deactivate()
-    returnFocus()
+    returnFocus(opener ?? activatedFrom)
   })
 
   return { activate, deactivate, isActive: () => trapping }
