@@ -128,7 +128,8 @@ export function useFocusTrap(container: Ref<HTMLElement | null | undefined>, opt
     const active = document.activeElement
     const root = container.value
     if (active && active !== document.body && !root?.contains(active)) return
-    const target = to?.isConnected && !root?.contains(to) ? to : options.fallbackFocus?.()
+    const usable = to?.isConnected && !root?.contains(to) && !to.matches(':disabled')
+    const target = usable ? to : options.fallbackFocus?.()
     target?.focus()
   }
 
