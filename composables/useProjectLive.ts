@@ -1,4 +1,5 @@
 import { fromWireEvent, type ProjectEvent } from '~~/shared/events'
+import { liveAnnouncementText } from '~/utils/liveAnnouncement'
 import { applyProjectEvent, memberToastText, statusToastText } from '~/utils/projectEvents'
 
 /**
@@ -17,6 +18,7 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
   const labels = useLabelsStore()
   const toast = useToast()
   const broadcastActivity = useActivityBroadcast()
+  const { announce } = useLiveAnnouncer()
 
   let stop: (() => void) | null = null
 
@@ -54,6 +56,14 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
     const statusToast = statusToastText(event, toastCtx) ?? memberToastText(event, toastCtx)
     // A watcher may already have it as a notification toast (same words): once is enough.
     if (statusToast && !toast.toasts.value.some(t => t.message === statusToast)) toast.info(statusToast)
+    announce(liveAnnouncementText(event, {
+      ...toastCtx,
+      projectKey: projects.current?.key,
+      taskRef: (taskId: string) => {
+        const t = board.byId[taskId]
+        return t && projects.current ? `${projects.current.key}-${t.number}` : undefined
+      },
+    }))
     const effects = applyProjectEvent(board, event, {
       selfId: auth.user?.id ?? null,
       assignee: (userId) => {
