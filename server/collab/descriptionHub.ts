@@ -37,6 +37,18 @@ export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.b
 const stored = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>
 export const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
 
+/** A client's Yjs state vector (base64), checked before a stream starts: one that does not decode is BAD_REQUEST. */
+export function parseStateVector(text: string): Uint8Array {
+  const bytes = fromBase64(text)
+  try {
+    Y.decodeStateVector(bytes)
+  }
+  catch {
+    throw new DomainError('BAD_REQUEST', 'Not a Yjs state vector', { field: 'stateVector' })
+  }
+  return bytes
+}
+
 type Listener = (message: DescriptionMessage) => void
 
 interface LiveDoc {

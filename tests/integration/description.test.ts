@@ -179,6 +179,11 @@ describe.runIf(databaseAvailable)('live description', () => {
     expect((await failure(ana.caller.description.push({ taskId: task.id, update: toBase64(new Uint8Array([200, 1, 2, 3, 4])) }))).code).toBe('BAD_REQUEST')
     expect((await failure(ana.caller.description.push({ taskId: task.id }))).code).toBe('BAD_REQUEST')
     expect((await failure(ana.caller.description.push({ taskId: task.id, update: 'A'.repeat(200_000) }))).code).toBe('BAD_REQUEST')
+    // A state vector that does not decode is the caller's mistake, not a server error (found by the fuzzer).
+    expect((await failure((async () => {
+      const s = await ana.caller.description.onDoc({ taskId: task.id, stateVector: '=' }) as AsyncIterable<unknown>
+      await s[Symbol.asyncIterator]().next()
+    })())).code).toBe('BAD_REQUEST')
     expect(ana.text.toString()).toBe('Read me')
   })
 

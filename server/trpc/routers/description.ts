@@ -1,6 +1,6 @@
 import { membershipEndingEvents } from '../../../shared/events'
 import { descriptionPushInput, descriptionSubscribeInput, type DescriptionMessage } from '../../../shared/schemas/description'
-import { fromBase64, useDescriptionHub } from '../../collab/descriptionHub'
+import { fromBase64, parseStateVector, useDescriptionHub } from '../../collab/descriptionHub'
 import { useEventBus } from '../../realtime/bus'
 import type { Db } from '../../utils/db'
 import { protectedProcedure, router } from '../init'
@@ -54,7 +54,8 @@ export const descriptionRouter = router({
   onDoc: protectedProcedure.input(descriptionSubscribeInput).subscription(async ({ ctx, input, signal }) => {
     // Checked before the stream starts, so a refusal is the subscription's answer.
     await useDescriptionHub().checkRead(ctx.db, ctx.user.id, input.taskId)
-    return descriptionStream(ctx.db, ctx.user.id, input.taskId, input.stateVector ? fromBase64(input.stateVector) : undefined, signal)
+    const stateVector = input.stateVector ? parseStateVector(input.stateVector) : undefined
+    return descriptionStream(ctx.db, ctx.user.id, input.taskId, stateVector, signal)
   }),
 
   /** A Yjs update (members; viewers get FORBIDDEN) and/or this tab's awareness; answers once the update is stored. */
