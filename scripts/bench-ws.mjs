@@ -15,7 +15,8 @@
 //          --auth=cookie,ticket --client=wslink|raw (default: wslink below 5,000, raw from 5,000 — the
 //          stock client decoding thousands of frames measures the generator; raw is plain `ws`
 //          speaking tRPC's protocol, as the bare peer's clients do)
-//          --json=<file> (also write the rows as JSON)
+//          --json=<file> (also write the rows as JSON) --cpu-prof=<dir> (V8 CPU profiles of our servers)
+//          --bus=cluster: two instances of ours with Redis on PostgreSQL (--db=postgres|pglite)
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
 // seconds (--period=3 s on average) with typing bursts; reports the latency from a
@@ -24,17 +25,18 @@
 // that stayed current for 1 s or more; --client=raw (default) or wslink.
 import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client'
 import superjson from 'superjson'
 import WebSocket from 'ws'
-import { freePort, httpCaller } from './bench-lib.mjs'
+import { freePort, httpCaller, startPostgres, startRedis } from './bench-lib.mjs'
 
 const args = Object.fromEntries(process.argv.slice(2).map(a => a.replace(/^--/, '').split('=')))
 const SIZES = String(args.n ?? '100,1000,5000').split(',').map(Number)
 const BUSES = String(args.bus ?? 'memory,redis').split(',')
+/** Our database: the embedded PGlite, or a local PostgreSQL (needed by two instances: `--bus=cluster`). */
+const DB = String(args.db ?? (BUSES.includes('cluster') ? 'postgres' : 'pglite'))
 const RATE = Number(args.rate ?? 10)
 const PAYLOAD = Number(args.payload ?? 300)
 const DURATION = Number(args.duration ?? 10) * 1000
@@ -49,6 +51,8 @@ const clientFor = n => String(args.client ?? (n >= 5000 ? 'raw' : 'wslink'))
 const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filter(Boolean)
 /** Connect+subscribe storms of ours: with the session cookie (the measured run) and with a ticket per socket. */
 const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
+/** `--cpu-prof=<dir>`: each server of ours writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
+const cpuProfile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []
 /** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups, slow storms. */
 const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300', HTTP_CALL_BURST: '1000000', HTTP_CALLS_PER_SECOND: '1000000' }
 
@@ -408,23 +412,8 @@ async function main() {
   process.on('SIGINT', () => process.exit(130))
   process.on('SIGTERM', () => process.exit(143))
 
-  async function startRedis() {
-    const bin = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(':').map(d => join(d, 'redis-server'))].find(p => existsSync(p))
-    if (!bin) throw new Error('redis-server is not installed (apt-get install -y redis-server)')
-    const port = await freePort()
-    const proc = spawn(bin, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' })
-    cleanup.push(() => proc.kill('SIGKILL'))
-    for (let i = 0; i < 200; i++) {
-      const ok = await new Promise((resolve) => {
-        const socket = connect(port, '127.0.0.1')
-        socket.once('connect', () => socket.end() && resolve(true))
-        socket.once('error', () => resolve(false))
-      })
-      if (ok) return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
-      await sleep(50)
-    }
-    throw new Error('redis-server did not start')
-  }
+  /** PostgreSQL for ours when DB is postgres (started in runFanout). */
+  let postgres = null
 
   /** The production server; with `keep`, on a given port and data folder that outlive it (restarts). */
   async function startServer(extraEnv, keep = null) {
@@ -432,8 +421,8 @@ async function main() {
     const base = `http://127.0.0.1:${port}`
     const dataDir = keep?.dataDir ?? mkdtempSync(join(tmpdir(), 'tt-bench-ws-'))
     const inspectPort = await freePort()
-    const proc = spawn(process.execPath, ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`, '.output/server/index.mjs'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: '', REDIS_URL: '', ...benchLimits, ...extraEnv },
+    const proc = spawn(process.execPath, ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`, ...cpuProfile, '.output/server/index.mjs'], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: base, PGLITE_DIR: join(dataDir, 'db'), SEED_DEMO: 'false', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATABASE_URL: postgres?.url ?? '', REDIS_URL: '', ...benchLimits, ...extraEnv },
       stdio: ['ignore', 'inherit', 'pipe'],
     })
     quietInspector(proc)
@@ -466,28 +455,60 @@ async function main() {
 
   const r1 = x => Math.round(x * 10) / 10
 
-  /** Our server's row for N sockets on `busName` (memory: one instance; redis: one instance with REDIS_URL). */
+  /**
+   * Our server's row for N sockets on `busName`: memory = one instance; redis = one instance with
+   * REDIS_URL; cluster = two instances with REDIS_URL (PostgreSQL: `--db=postgres`, the default when
+   * cluster is asked for), the sockets split half and half, the writer on the first one.
+   */
   async function runOurs(setup, n, busName, redis) {
-    const env = busName === 'redis' ? { REDIS_URL: redis.url } : {}
+    const env = busName === 'memory' ? {} : { REDIS_URL: redis.url }
     // A fresh process per run (same data): its memory before the sockets is not inflated by the
     // password hashing of the sign-ups or by the previous run's sockets.
     await setup.server.stop()
-    const server = setup.server = await startServer(env, setup.keep)
+    const servers = [setup.server = await startServer(env, setup.keep)]
+    if (busName === 'cluster') servers.push(await startServer(env, { ...setup.keep, port: await freePort() }))
+    const [server] = servers
     await setup.owner.call('query', 'auth.me', null)
-    const wsUrl = `${server.base.replace('http', 'ws')}/api/trpc-ws`
+    const wsUrlOf = s => `${s.base.replace('http', 'ws')}/api/trpc-ws`
     const client = clientFor(n)
     // Each phase has users of its own: a socket's subscribe takes one of its user's socket call
     // tokens (SOCKET_CALL_LIMIT: 30 at once), and PER_USER sockets of a user subscribe together.
     const authsFor = (count, phase) => Array.from({ length: count }, (_, j) => ({ cookie: setup.users[phase * setup.perPhase + Math.floor(j / PER_USER)] }))
+    /** One receiver process per instance, each with its share of the sockets (whole users: PER_USER at a time). */
+    const receiversFor = (count, phase, options) => {
+      const auths = authsFor(count, phase)
+      const share = Math.ceil(auths.length / servers.length / PER_USER) * PER_USER
+      return servers.map((s, k) => startReceiver({ wsUrl: wsUrlOf(s), base: s.base, projectId: setup.project.id, auths: auths.slice(k * share, (k + 1) * share), client, ...options }))
+    }
+    const together = receivers => ({
+      ready: Promise.all(receivers.map(r => r.ready)).then(all => ({
+        connectTimes: all.flatMap(r => r.connectTimes),
+        connectAllMs: Math.max(...all.map(r => r.connectAllMs)),
+        mintAllMs: Math.max(...all.map(r => r.mintAllMs)),
+        errors: all.reduce((sum, r) => sum + r.errors, 0),
+      })),
+      finish: sent => Promise.all(receivers.map(r => r.finish(sent))).then(all => ({
+        latencies: all.flatMap(r => r.latencies),
+        received: all.reduce((sum, r) => sum + r.received, 0),
+        lost: all.reduce((sum, r) => sum + r.lost, 0),
+        duplicates: all.reduce((sum, r) => sum + r.duplicates, 0),
+        errors: all.reduce((sum, r) => sum + r.errors, 0),
+      })),
+    })
+    const memory = async () => {
+      const all = await Promise.all(servers.map(s => gcMeasure(s.inspectPort, s.pid)))
+      return { heapKiB: all.reduce((sum, m) => sum + m.heapKiB, 0), rssKiB: all.reduce((sum, m) => sum + m.rssKiB, 0) }
+    }
     // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
-    const warm = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(100, 2), prefix: 'warm-', client, auth: 'cookie' })
+    const warm = together(receiversFor(100, 2, { prefix: 'warm-', auth: 'cookie' }))
     await warm.ready
     await warm.finish([])
     await sleep(1000)
-    const row = { target: busName === 'redis' ? 'ours + Redis' : 'ours', bus: busName, client, n }
+    const target = { memory: 'ours', redis: 'ours + Redis', cluster: 'ours ×2 + Redis' }[busName]
+    const row = { target, bus: busName, db: DB, client, n }
     // Connect storms with a ticket per socket (API clients): N sockets mint, connect, subscribe, leave.
     if (AUTHS.includes('ticket')) {
-      const storm = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(n, 1), prefix: 'ticket-', client, auth: 'ticket' })
+      const storm = together(receiversFor(n, 1, { prefix: 'ticket-', auth: 'ticket' }))
       const ready = await storm.ready
       await storm.finish([])
       row.connectTicketMs = Math.round(ready.connectAllMs)
@@ -495,18 +516,19 @@ async function main() {
       row.ticketErrors = ready.errors
       await sleep(2000)
     }
-    const before = await gcMeasure(server.inspectPort, server.pid)
-    const receiver = startReceiver({ wsUrl, base: server.base, projectId: setup.project.id, auths: authsFor(n, 0), prefix: `bench-${busName}-${n}-`, client, auth: 'cookie' })
+    const before = await memory()
+    const receiver = together(receiversFor(n, 0, { prefix: `bench-${busName}-${n}-`, auth: 'cookie' }))
     const ready = await receiver.ready
     row.connectCookieMs = Math.round(ready.connectAllMs)
     await sleep(1000)
-    const idle = await gcMeasure(server.inspectPort, server.pid)
+    const idle = await memory()
     const writerJob = { target: 'ours', base: server.base, cookie: setup.owner.cookie(), tasks: setup.tasks }
     // Warm-up writes (not measured): JIT and heap sizing of the write and fan-out paths.
     const warmup = await runWriter({ ...writerJob, prefix: `warm-${n}-`, durationMs: 2000 })
     for (const task of setup.tasks) task.version = warmup.versions[task.id] ?? task.version
     const measured = await measureDeliveries(receiver, { ...writerJob, prefix: `bench-${busName}-${n}-` })
     for (const task of setup.tasks) task.version = measured.writer.versions[task.id] ?? task.version
+    for (const extra of servers.slice(1)) await extra.stop()
     return finishRow(row, { ready, before, idle, measured, n })
   }
 
@@ -570,7 +592,8 @@ async function main() {
   }
 
   async function runFanout() {
-    const redis = BUSES.includes('redis') || PEERS.some(p => p.endsWith('-redis')) ? await startRedis() : null
+    const redis = BUSES.some(b => b !== 'memory') || PEERS.some(p => p.endsWith('-redis')) ? await startRedis() : null
+    if (DB === 'postgres') postgres = await startPostgres()
     const keep = { port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'tt-bench-ws-')) }
     cleanup.push(() => rmSync(keep.dataDir, { recursive: true, force: true }))
     const server = await startServer({}, keep)
@@ -609,6 +632,7 @@ async function main() {
     const PROJECTS = Number(args.projects ?? 10)
     const PERIOD = Number(args.period ?? 3) * 1000
     const redis = busName === 'redis' ? await startRedis() : null
+    if (DB === 'postgres' && !postgres) postgres = await startPostgres()
     const server = await startServer(redis ? { REDIS_URL: redis.url } : {})
     const owner = httpCaller(server.base)
     await owner.call('mutation', 'auth.register', { email: 'owner@bench.test', username: 'benchowner', name: 'Bench Owner', password: 'benchmark-password' })
