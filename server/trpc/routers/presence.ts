@@ -8,11 +8,11 @@ import {
 } from '../../../shared/schemas/presence'
 import { usePresenceHub, type PresenceMessage, type PresenceUser } from '../../presence/hub'
 import type { PresenceStatus } from '../../presence/store'
+import { requirePresenceTask } from '../../presence/taskCheck'
 import { useEventBus } from '../../realtime/bus'
 import { connectionOf } from '../../realtime/connection'
 import { PresenceSink, supportsDirectFanout } from '../../realtime/fanout'
 import { requireRole } from '../../services/access'
-import { requireTaskInProject } from '../../services/task'
 import type { Db } from '../../utils/db'
 import { protectedProcedure, router } from '../init'
 
@@ -116,7 +116,7 @@ export const presenceRouter = router({
     const hub = usePresenceHub()
     // Joined first (a member), then the task: a task of another project is NOT_FOUND, as elsewhere.
     hub.assertJoined(connId, projectId)
-    if (patch.taskId) await requireTaskInProject(ctx.db, projectId, patch.taskId)
+    if (patch.taskId) await requirePresenceTask(ctx.db, projectId, patch.taskId)
     await hub.update(connId, projectId, patch)
     return { ok: true }
   }),
@@ -126,7 +126,7 @@ export const presenceRouter = router({
     const connId = socketConnection(ctx)
     const hub = usePresenceHub()
     hub.assertJoined(connId, input.projectId)
-    await requireTaskInProject(ctx.db, input.projectId, input.taskId)
+    await requirePresenceTask(ctx.db, input.projectId, input.taskId)
     await hub.typing(connId, input.projectId, input.taskId, input.field)
     return { ok: true }
   }),
