@@ -833,7 +833,7 @@ async function main() {
       sub.unsubscribe()
       socket.close()
     }
-    server.stop()
+    await server.stop()
     redis?.stop()
     return result
   }
