@@ -42,7 +42,6 @@ export function digestPrefs(user: DigestUser): DigestPrefs {
 interface DueTask { id: string, title: string, number: number, dueDate: Date, projectId: string, assigneeId: string | null, project: { key: string, name: string } }
 interface Mention { id: string, userId: string, type: string, projectId: string | null, taskId: string | null, data: unknown, count: number, actorIds: string[], latestActor: { id: string, username: string, name: string } | null }
 
-
 /** What a batch of users' digests are made of, read with a handful of queries for the whole batch. */
 export interface DigestInputs {
   tasks: Map<string, DueTask[]>
@@ -77,7 +76,6 @@ async function readInputs(db: DbTx, userIds: string[], now: Date): Promise<Diges
     projects: new Map([...group(members, m => m.userId)].map(([u, rows]) => [u, rows.map(r => r.projectId)])),
   }
 }
-
 
 const status = (s: string) => statusLabels[s as TaskStatus] ?? s
 const taskUrl = (origin: string, projectId: string, taskId: string) => `${origin}/projects/${projectId}?task=${taskId}`
