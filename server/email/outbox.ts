@@ -7,7 +7,7 @@ import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { logger } from '../utils/logger'
 import type { RenderedEmail } from './templates'
-import { isPermanentFailure, type MailTransport } from './transport'
+import { isPermanentFailure, type MailTransport, type OutgoingEmail } from './transport'
 
 export type OutboxKind = 'notification' | 'digest_daily' | 'digest_weekly' | 'test'
 
@@ -53,13 +53,8 @@ export function outboxRow(id: string, email: QueuedEmail, now: Date): Prisma.Ema
   }
 }
 
-interface ClaimedRow {
-  id: string
-  to: string
-  subject: string
-  html: string
-  text: string
-  headers: Record<string, string>
+/** A claimed outbox row: the message without its sender (drainOutbox's `from`), and how often it was tried. */
+interface ClaimedRow extends Omit<OutgoingEmail, 'from'> {
   attempts: number
   kind: string
 }

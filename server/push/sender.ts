@@ -9,11 +9,11 @@
 // so a slow or dead endpoint holds one slot for at most timeoutMs and never blocks the others.
 // A message still waiting for a subscription is replaced by a newer one with the same topic (one
 // per task), which is what the push service would do with an undelivered message of that topic.
-import webpush from 'web-push'
 import type { PushPayload } from '../../shared/schemas/push'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
 import { pushCounters } from './pushMetrics'
+import { pushRequest, VapidAuthorization } from './request'
 import type { VapidKeys } from './vapid'
 
 export interface PushTarget {
@@ -51,8 +51,6 @@ export interface PushSenderOptions {
   now?: () => number
 }
 
-/** How long a VAPID JWT is valid (RFC 8292 allows up to 24 h); one is signed per push service and reused. */
-const VAPID_JWT_LIFETIME_S = 12 * 3600
 /** How often the successes of a busy queue are written to the subscriptions (one UPDATE for all). */
 const SUCCESS_FLUSH_MS = 250
 
@@ -85,8 +83,7 @@ export class PushSender {
   private readonly succeeded = new Set<string>()
   private flushing: Promise<void> | null = null
   private flushTimer: ReturnType<typeof setTimeout> | null = null
-  /** audience (push service origin) → Authorization header and until when it may be reused */
-  private readonly vapidHeaders = new Map<string, { key: string, value: string, until: number }>()
+  private readonly vapid: VapidAuthorization
   private readonly o: Required<Omit<PushSenderOptions, 'db' | 'keys'>>
 
   constructor(private readonly options: PushSenderOptions) {
@@ -100,6 +97,7 @@ export class PushSender {
       fetch: options.fetch ?? fetch,
       now: options.now ?? Date.now,
     }
+    this.vapid = new VapidAuthorization(this.o.now)
   }
 
   /** Messages waiting (including those waiting for a retry) plus those in flight. */
@@ -165,19 +163,6 @@ export class PushSender {
     return this.flushing
   }
 
-  /** The VAPID Authorization header for a push service, signed once and reused while valid. */
-  private authorization(endpoint: string, keys: VapidKeys): string {
-    const audience = new URL(endpoint).origin
-    const now = this.o.now()
-    const cached = this.vapidHeaders.get(audience)
-    if (cached && cached.key === keys.publicKey && cached.until > now) return cached.value
-    const expiration = Math.floor(now / 1000) + VAPID_JWT_LIFETIME_S
-    const value = webpush.getVapidHeaders(audience, keys.subject, keys.publicKey, keys.privateKey, 'aes128gcm', expiration).Authorization
-    // Renewed an hour before it expires, so a message in flight never carries an expired token.
-    this.vapidHeaders.set(audience, { key: keys.publicKey, value, until: now + (VAPID_JWT_LIFETIME_S - 3600) * 1000 })
-    return value
-  }
-
   private pump() {
     if (this.stopped) return
     const now = this.o.now()
@@ -222,24 +207,12 @@ export class PushSender {
     let retryAfter: number | null = null
     try {
       const keys = await this.options.keys()
-      const details = webpush.generateRequestDetails(
-        { endpoint: job.endpoint, keys: { p256dh: job.p256dh, auth: job.auth } },
-        JSON.stringify(job.payload),
-        {
-          // No vapidDetails: the Authorization header is set below from a JWT signed once per push
-          // service (signing one per message would cost more than the encryption).
-          contentEncoding: 'aes128gcm',
-          TTL: job.ttlSeconds ?? this.o.ttlSeconds,
-          urgency: job.urgency ?? 'normal',
-          ...(job.topic ? { topic: job.topic } : {}),
-        },
-      )
-      const headers = Object.fromEntries(Object.entries(details.headers).map(([k, v]) => [k, String(v)]))
-      headers.Authorization = this.authorization(job.endpoint, keys)
+      const { headers, body } = pushRequest(job, this.o.ttlSeconds)
+      headers.Authorization = this.vapid.header(job.endpoint, keys)
       const response = await this.o.fetch(job.endpoint, {
         method: 'POST',
         headers,
-        body: details.body as Uint8Array<ArrayBuffer>,
+        body,
         // Never follow a redirect: only the endpoint that passed the allowlist is ever contacted.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.o.timeoutMs),

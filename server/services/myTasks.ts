@@ -1,6 +1,7 @@
 import type { LabelColor, LabelDto } from '../../shared/schemas/label'
 import type { Db } from '../utils/db'
-import { compareTasks, taskListSelect, type TaskListItem } from './task'
+import { taskListSelect, type TaskListItem } from './taskDto'
+import { compareTasks } from './taskOrdering'
 
 /** A project of the caller's, as "My tasks" needs it: its key for task refs and the seq to stream from. */
 export interface MyTasksProject {

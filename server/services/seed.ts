@@ -2,8 +2,9 @@ import { priorityValues, taskStatusValues } from '../../shared/schemas/common'
 import type { Db } from '../utils/db'
 import { newId } from '../utils/ids'
 import { hashPassword } from './auth'
+import { createComment } from './comment'
 import { addMember, createProject } from './project'
-import { createComment, createTask } from './task'
+import { createTask } from './task'
 
 export const DEMO_PASSWORD = 'tasktracker-demo'
 export const DEMO_USERS = [

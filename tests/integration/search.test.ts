@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { prefixTsQuery } from '../../server/services/task'
+import { prefixTsQuery } from '../../server/services/taskSearch'
 import type { Database } from '../../server/utils/db'
 import { failure, signUp, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'

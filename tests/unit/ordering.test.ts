@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareTasks, keyBetween } from '../../server/services/task'
+import { compareTasks, keyBetween } from '../../server/services/taskOrdering'
 
 describe('keyBetween', () => {
   it('gives a key strictly between two neighbours', () => {

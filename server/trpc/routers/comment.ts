@@ -1,5 +1,5 @@
 import { commentCreateInput, commentListInput } from '../../../shared/schemas/task'
-import { createComment, listComments } from '../../services/task'
+import { createComment, listComments } from '../../services/comment'
 import { protectedProcedure, router } from '../init'
 
 export const commentRouter = router({

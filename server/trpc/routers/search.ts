@@ -1,5 +1,5 @@
 import { searchTasksInput } from '../../../shared/schemas/search'
-import { searchTasks } from '../../services/task'
+import { searchTasks } from '../../services/taskSearch'
 import { protectedProcedure, router } from '../init'
 
 export const searchRouter = router({

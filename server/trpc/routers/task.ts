@@ -2,7 +2,8 @@ import { byIdInput } from '../../../shared/schemas/project'
 import { taskCreateInput, taskListInput, taskMoveInput, taskUpdateInput } from '../../../shared/schemas/task'
 import { useDescriptionHub } from '../../collab/descriptionHub'
 import { listMyTasks } from '../../services/myTasks'
-import { createTask, deleteTask, getTask, listTasks, moveTask, restoreTask, updateTask } from '../../services/task'
+import { createTask, deleteTask, getTask, moveTask, restoreTask, updateTask } from '../../services/task'
+import { listTasks } from '../../services/taskList'
 import { protectedProcedure, router } from '../init'
 
 export const taskRouter = router({
