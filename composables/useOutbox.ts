@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the queue, its replay and the optimistic changes it undoes share one ordering rule.
 import { useEventListener } from '@vueuse/core'
 import { statusLabels } from '~~/shared/schemas/common'
 import { outboxKey, type NewOutboxItem, type OutboxItem } from '~/stores/outbox'
