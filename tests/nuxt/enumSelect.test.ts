@@ -1,6 +1,6 @@
 import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { describe, expect, it } from 'vitest'
-import { defineComponent, h, ref } from 'vue'
+import { defineComponent, h, nextTick, ref } from 'vue'
 import AppEnumSelect from '~/components/app/AppEnumSelect.vue'
 import { priorityLabels, priorityValues } from '~~/shared/schemas/common'
 
@@ -27,7 +27,7 @@ describe('AppEnumSelect', () => {
     await select.setValue('URGENT')
     expect(value.value).toBe('URGENT')
     value.value = 'HIGH'
-    await w.vm.$nextTick()
+    await nextTick()
     expect(select.element.value).toBe('HIGH')
   })
 
