@@ -2,11 +2,11 @@ import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { describe, expect, it } from 'vitest'
 import { defineComponent, h, nextTick, ref } from 'vue'
 import AppEnumSelect from '~/components/app/AppEnumSelect.vue'
-import { priorityLabels, priorityValues } from '~~/shared/schemas/common'
+import { priorityLabels, priorityValues, type Priority } from '~~/shared/schemas/common'
 
 describe('AppEnumSelect', () => {
   it('offers every value under its label, in order, and two-way binds the choice', async () => {
-    const value = ref<typeof priorityValues[number]>('LOW')
+    const value = ref<Priority>('LOW')
     const Host = defineComponent({
       setup: () => () => h(AppEnumSelect, {
         'id': 'p',
@@ -14,7 +14,8 @@ describe('AppEnumSelect', () => {
         'values': priorityValues,
         'labels': priorityLabels,
         'modelValue': value.value,
-        'onUpdate:modelValue': (v: typeof value.value) => (value.value = v),
+        // h() does not infer the generic component's value type: the emitted value is a string here.
+        'onUpdate:modelValue': (v: string) => (value.value = v as Priority),
       }),
     })
     const w = await mountSuspended(Host)
