@@ -1,3 +1,5 @@
+import { tryOnScopeDispose, useEventListener } from '@vueuse/core'
+
 /** Time as the idle and typing logic see it; tests pass a clock they move by hand. */
 export interface Clock {
   now: () => number
@@ -19,7 +21,8 @@ const INPUT_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchst
 /**
  * Whether the user has left this tab: `idle` after `timeoutMs` without input, `hidden` while the
  * page is not visible; `inactive` is either. Input or coming back to the tab clears both at once.
- * Listens while the calling scope (component, effect scope) lives.
+ * Listens while the calling scope (component, effect scope) lives (VueUse's useEventListener).
+ * Not VueUse's useIdle: that one runs on the real timers, and presence tests move a `Clock` by hand.
  */
 export function useIdle(options: { timeoutMs?: number, clock?: Clock } = {}) {
   const timeoutMs = options.timeoutMs ?? IDLE_AFTER_MS
@@ -53,18 +56,13 @@ export function useIdle(options: { timeoutMs?: number, clock?: Clock } = {}) {
     if (!hidden.value) onInput()
   }
 
-  for (const type of INPUT_EVENTS) window.addEventListener(type, onInput, { passive: true, capture: true })
-  document.addEventListener('visibilitychange', onVisibility)
+  useEventListener(window, [...INPUT_EVENTS], onInput, { passive: true, capture: true })
+  useEventListener(document, 'visibilitychange', onVisibility)
   hidden.value = document.visibilityState === 'hidden'
   arm(timeoutMs)
-
-  if (getCurrentScope()) {
-    onScopeDispose(() => {
-      for (const type of INPUT_EVENTS) window.removeEventListener(type, onInput, { capture: true })
-      document.removeEventListener('visibilitychange', onVisibility)
-      if (timer !== null) clock.clearTimeout(timer)
-      timer = null
-    })
-  }
+  tryOnScopeDispose(() => {
+    if (timer !== null) clock.clearTimeout(timer)
+    timer = null
+  })
   return { idle, hidden, inactive }
 }

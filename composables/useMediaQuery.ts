@@ -1,15 +1,11 @@
-/** Whether a CSS media query matches, kept up to date; false on the server and before mount. */
+import { useMounted, useMediaQuery as useMediaQueryLive } from '@vueuse/core'
+
+/**
+ * Whether a CSS media query matches, kept up to date (VueUse's listener, removed with the caller);
+ * false on the server and until mount, so the first client render hydrates what SSR rendered.
+ */
 export function useMediaQuery(query: string) {
-  const matches = ref(false)
-  let list: MediaQueryList | null = null
-  const update = () => {
-    matches.value = !!list?.matches
-  }
-  onMounted(() => {
-    list = window.matchMedia(query)
-    update()
-    list.addEventListener('change', update)
-  })
-  onBeforeUnmount(() => list?.removeEventListener('change', update))
-  return readonly(matches)
+  const mounted = useMounted()
+  const matches = useMediaQueryLive(query)
+  return computed(() => mounted.value && matches.value)
 }

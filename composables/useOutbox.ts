@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the queue, its replay and the optimistic changes it undoes share one ordering rule.
+import { useEventListener } from '@vueuse/core'
 import { statusLabels } from '~~/shared/schemas/common'
 import { outboxKey, type NewOutboxItem, type OutboxItem } from '~/stores/outbox'
 import type { MoveSnapshot } from '~/stores/board'
@@ -308,7 +310,7 @@ export function startOutbox() {
     store.setUser(id)
     if (id) void outbox.replay()
   }, { immediate: true })
-  window.addEventListener('storage', (event) => {
+  useEventListener('storage', (event) => {
     if (store.userId && event.key === outboxKey(store.userId)) outbox.forget(store.sync())
   })
   return outbox

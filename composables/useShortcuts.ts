@@ -56,7 +56,7 @@ export function keyLabel(keys: string, mac = import.meta.client && /Mac|iPhone|i
 interface Registered { id: number, shortcuts: Shortcut[] }
 let nextId = 1
 let pending: { key: string, at: number } | null = null
-let installed = false
+let removeListener: (() => void) | null = null
 
 function registry() {
   return useState<Registered[]>('shortcuts', () => [])
@@ -103,13 +103,19 @@ export function useShortcuts(shortcuts: Shortcut[] | (() => Shortcut[])) {
   const id = nextId++
   onMounted(() => {
     list.value = [...list.value, { id, shortcuts: typeof shortcuts === 'function' ? shortcuts() : shortcuts }]
-    if (!installed) {
-      installed = true
-      // The registry's ref lives as long as the app (useState), unlike a computed of this component.
-      document.addEventListener('keydown', event => onKeydown(event, [...list.value].reverse().flatMap(r => r.shortcuts)))
+    // One listener while any shortcut is registered. The registry's ref lives as long as the app
+    // (useState), unlike a computed of this component; the listener is not tied to this component.
+    if (!removeListener) {
+      const listener = (event: KeyboardEvent) => onKeydown(event, [...list.value].reverse().flatMap(r => r.shortcuts))
+      document.addEventListener('keydown', listener)
+      removeListener = () => document.removeEventListener('keydown', listener)
     }
   })
   onBeforeUnmount(() => {
     list.value = list.value.filter(r => r.id !== id)
+    if (!list.value.length) {
+      removeListener?.()
+      removeListener = null
+    }
   })
 }

@@ -1,3 +1,4 @@
+import { useEventListener } from '@vueuse/core'
 import type { TaskStatus } from '~~/shared/schemas/common'
 import { dropNeighbours } from '~/utils/board'
 
@@ -122,23 +123,12 @@ export function useTouchDrag(board: Ref<HTMLElement | null | undefined>, onDrop:
     if (card) e.preventDefault()
   }
 
-  onMounted(() => {
-    const el = board.value
-    if (!el) return
-    el.addEventListener('pointerdown', onPointerDown)
-    window.addEventListener('pointermove', onPointerMove)
-    window.addEventListener('pointerup', onPointerUp)
-    window.addEventListener('pointercancel', reset)
-    el.addEventListener('touchmove', onTouchMove, { passive: false })
-    el.addEventListener('contextmenu', onContextMenu)
-  })
-  onBeforeUnmount(() => {
-    reset()
-    board.value?.removeEventListener('pointerdown', onPointerDown)
-    window.removeEventListener('pointermove', onPointerMove)
-    window.removeEventListener('pointerup', onPointerUp)
-    window.removeEventListener('pointercancel', reset)
-    board.value?.removeEventListener('touchmove', onTouchMove)
-    board.value?.removeEventListener('contextmenu', onContextMenu)
-  })
+  // Removed with the component (VueUse); the board's once it is rendered, the window's at once.
+  useEventListener(board, 'pointerdown', onPointerDown)
+  useEventListener(board, 'touchmove', onTouchMove, { passive: false })
+  useEventListener(board, 'contextmenu', onContextMenu)
+  useEventListener('pointermove', onPointerMove)
+  useEventListener('pointerup', onPointerUp)
+  useEventListener('pointercancel', reset)
+  onBeforeUnmount(reset)
 }

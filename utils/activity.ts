@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: every event type's wording (clauses, grouping, sentences) in one place, so a new field is worded once.
 import { isEventOfType, type JsonValue, type ProjectEvent } from '~~/shared/events'
 import { priorityLabels, roleLabels, statusLabels, type Priority, type Role, type TaskStatus } from '~~/shared/schemas/common'
 import type { ActivityChange, ActivityItem, ActivityTarget } from '~~/shared/schemas/activity'

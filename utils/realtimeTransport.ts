@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: the transport controller and the two links it switches between change together (docs/websocket.md).
 import type { Operation, OperationLink, OperationResultEnvelope, TRPCClientError, TRPCLink } from '@trpc/client'
 import type { AnyRouter } from '@trpc/server'
 import { observable, type Unsubscribable } from '@trpc/server/observable'

@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import superjson from 'superjson'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { useAuth } from '~/composables/useAuth'
-import { taskDraftKey } from '~/composables/useTaskDraft'
+import { taskDraftKey } from '~/utils/taskDrafts'
 import { useAuthStore } from '~/stores/auth'
 
 const ana = { id: 'u1', email: 'ana@example.com', username: 'ana', name: 'Ana Lima', status: 'AVAILABLE' as const, timezone: 'UTC' }
