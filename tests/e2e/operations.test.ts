@@ -1,12 +1,10 @@
 // The production build's operations endpoints: liveness, readiness, and Prometheus metrics behind
 // METRICS_TOKEN (docs/operations.md).
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
-import { startAppServer, type AppServer } from './appServer'
+import { migratedDataDir, startAppServer, type AppServer } from './appServer'
 
 const TOKEN = 'e2e-metrics-token-0123456789abcdef'
 
@@ -47,7 +45,7 @@ describe('with METRICS_TOKEN', () => {
   }
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ttp-ops-'))
+    dataDir = migratedDataDir('ttp-ops-')
     if (redisAvailable()) redis = await startRedis()
     app = await startAppServer({ PGLITE_DIR: dataDir, METRICS_TOKEN: TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) })
   })
