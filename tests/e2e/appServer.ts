@@ -1,24 +1,12 @@
 // Starts the production build (`node .output/server/index.mjs`) as a child process and waits until it answers.
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { inject } from 'vitest'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { freePort } from '../setup/postgres'
 
 const START_TIMEOUT_MS = 120_000
 
 export { freePort }
-
-/**
- * A new PGLITE_DIR holding a copy of the migrated template (tests/e2e/global-server.ts): a server
- * started on it skips the migrations. Only the global server proves a first start on an empty one.
- */
-export function migratedDataDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  cpSync(inject('pgliteTemplateDir'), dir, { recursive: true })
-  return dir
-}
 
 export interface AppServer {
   baseUrl: string

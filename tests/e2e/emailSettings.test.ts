@@ -2,12 +2,14 @@
 // production build, as a user sees them. The shared server runs without SMTP_URL (production then
 // sends nothing), so the test email and the unsubscribe link use a second server of this file whose
 // SMTP_URL points at a real SMTP server (tests/setup/smtp.ts).
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ParsedMail } from 'mailparser'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startTestSmtp, type TestSmtp } from '../setup/smtp'
-import { migratedDataDir, startAppServer, type AppServer } from './appServer'
+import { startAppServer, type AppServer } from './appServer'
 import { call, hasChromium, hydrated, launchChromium, query, register } from './helpers'
 
 /** Today's date in UTC (a new user's zone until they pick one), as the task form sends it. */
@@ -55,7 +57,7 @@ describe.skipIf(!hasChromium)('Settings → Email in the browser', () => {
   let mailServer: AppServer | undefined
   /** The SMTP-backed server starts while the first tests run on the shared one. */
   let mailServerReady: Promise<AppServer>
-  const dataDir = migratedDataDir('ttp-e2e-mail-')
+  const dataDir = mkdtempSync(join(tmpdir(), 'ttp-e2e-mail-'))
 
   beforeAll(async () => {
     mailServerReady = startTestSmtp().then(async (started) => {

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { openPglite } from '../../server/utils/db'
-import { migratedDataDir, startAppServer, type AppServer } from './appServer'
+import { startAppServer, type AppServer } from './appServer'
 import { httpClient } from './helpers'
 
 type Line = Record<string, unknown>
@@ -37,7 +37,7 @@ describe('JSON logs of the production build', () => {
   const lines = () => jsonLines(app.output())
 
   beforeAll(async () => {
-    dataDir = migratedDataDir('ttp-logs-')
+    dataDir = mkdtempSync(join(tmpdir(), 'ttp-logs-'))
     app = await startAppServer({ PGLITE_DIR: dataDir, LOG_LEVEL: 'info', REGISTER_LIMIT_PER_IP: '10000' })
   })
   afterAll(async () => {

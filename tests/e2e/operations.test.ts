@@ -1,10 +1,12 @@
 // The production build's operations endpoints: liveness, readiness, and Prometheus metrics behind
 // METRICS_TOKEN (docs/operations.md).
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
-import { migratedDataDir, startAppServer, type AppServer } from './appServer'
+import { startAppServer, type AppServer } from './appServer'
 
 const TOKEN = 'e2e-metrics-token-0123456789abcdef'
 
@@ -45,7 +47,7 @@ describe('with METRICS_TOKEN', () => {
   }
 
   beforeAll(async () => {
-    dataDir = migratedDataDir('ttp-ops-')
+    dataDir = mkdtempSync(join(tmpdir(), 'ttp-ops-'))
     if (redisAvailable()) redis = await startRedis()
     app = await startAppServer({ PGLITE_DIR: dataDir, METRICS_TOKEN: TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) })
   })

@@ -2,18 +2,20 @@
 // service (tests/factories/pushService.ts, which decrypts and checks VAPID itself), Ben's
 // subscription registered as his browser would, Ana mentions him and the push arrives; then his
 // Settings → Devices page lists the device and removes it.
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestPushService } from '../factories/pushService'
-import { migratedDataDir, startAppServer, type AppServer } from './appServer'
+import { startAppServer, type AppServer } from './appServer'
 import { call, hasChromium, hydrated, launchChromium, query, register } from './helpers'
 
 describe.skipIf(!hasChromium)('Web Push on the production build', () => {
   let browser: Browser
   let server: AppServer
   let service: TestPushService
-  const dataDir = migratedDataDir('ttp-e2e-push-')
+  const dataDir = mkdtempSync(join(tmpdir(), 'ttp-e2e-push-'))
 
   beforeAll(async () => {
     service = await new TestPushService().start()

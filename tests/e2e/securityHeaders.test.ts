@@ -1,7 +1,9 @@
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { migratedDataDir, startAppServer } from './appServer'
+import { startAppServer } from './appServer'
 import { call, hasChromium, hydrated, launchChromium, register } from './helpers'
 
 /** `a b; c d e` → { a: ['b'], c: ['d', 'e'] } */
@@ -85,7 +87,7 @@ describe('security headers of the production build', () => {
   })
 
   it('HSTS, upgrade-insecure-requests and wss: only when PUBLIC_ORIGIN is https (decided at start, same build)', async () => {
-    const dataDir = migratedDataDir('ttp-e2e-https-')
+    const dataDir = mkdtempSync(join(tmpdir(), 'ttp-e2e-https-'))
     const server = await startAppServer({ PGLITE_DIR: dataDir, PUBLIC_ORIGIN: 'https://tasks.example.test' })
     try {
       for (const path of ['/login', '/api/trpc/auth.me']) {

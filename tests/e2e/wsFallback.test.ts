@@ -1,12 +1,14 @@
 // When the WebSocket cannot be used (docs/websocket.md, "Fallback transports"): the production build
 // behind a small proxy that refuses upgrades, as some corporate proxies do. The page falls back to
 // SSE; when the proxy also refuses event streams, to polling.
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migratedDataDir, startAppServer, type AppServer } from './appServer'
+import { startAppServer, type AppServer } from './appServer'
 import { call, hasChromium, httpClient, hydrated, launchChromium, register } from './helpers'
 
 interface Proxy {
@@ -58,7 +60,7 @@ describe.skipIf(!hasChromium)('when the WebSocket cannot be used', () => {
   let dataDir: string
 
   beforeAll(async () => {
-    dataDir = migratedDataDir('ttp-fallback-')
+    dataDir = mkdtempSync(join(tmpdir(), 'ttp-fallback-'))
     // The proxy's address is the public one: the app is configured for it, as behind any proxy.
     proxy = await startProxy(() => app.baseUrl)
     app = await startAppServer({ PGLITE_DIR: dataDir, PUBLIC_ORIGIN: proxy.url })

@@ -230,7 +230,7 @@ describe('ActivityFeed', () => {
     broadcast(project.id, live) // a replay after a reconnect
     broadcast('other-project', { ...live, seq: 10_001, projectId: 'other-project' })
     await vi.waitFor(() => expect(entries()).toHaveLength(loaded + 1))
-    // (by someone else than the author of the newest entry, whose group it would join)
+    // (someone other than the author of the newest entry, whose group it would join)
     expect(entries()[0]).toBe(`${me.user.name} commented on ${key} 'Fix login': “Ship it” · just now`)
     // Live entries come from the event itself: no refetch.
     expect(listRequests()).toBe(2)
