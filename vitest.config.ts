@@ -16,7 +16,8 @@ export default defineConfig({
       { test: { ...integration, name: 'pglite', env: { TEST_DB: 'pglite' } } },
       { test: { ...integration, name: 'postgres', env: { TEST_DB: 'postgres' } } },
       await defineVitestProject({
-        test: { name: 'nuxt', include: ['tests/nuxt/**/*.test.ts'], environment: 'nuxt', testTimeout: 30_000 },
+        // global-db: the migrated PGlite template that tests/factories/realRouter.ts loads per file
+        test: { name: 'nuxt', include: ['tests/nuxt/**/*.test.ts'], environment: 'nuxt', globalSetup: ['tests/setup/global-db.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
       }),
       {
         test: {

@@ -62,7 +62,7 @@ describe('batches and the per-call rate limit', () => {
       if (res.status === 429) limited = res
     }
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200])
-    expect(limited).toBeDefined()
+    expect(limited?.status, `statuses: ${statuses.join(', ')}`).toBe(429)
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(limited!.errors[0]).toMatchObject({ data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } })
   })

@@ -1,5 +1,5 @@
 // A browser-like WebSocket for tests of the tab's socket client in the Nuxt test environment.
-import { WebSocket as NodeWebSocket } from 'ws'
+import { WebSocket as NodeWebSocket, type ClientOptions } from 'ws'
 
 /**
  * A browser-like WebSocket over Node's `ws` (the test DOM has none). A wrapper, not a subclass: `ws`
@@ -17,9 +17,10 @@ export class TabWebSocket extends EventTarget {
   readonly CLOSED = 3
   private readonly inner: NodeWebSocket
 
-  constructor(url: string | URL, protocols?: string | string[]) {
+  /** `options.headers`: what a browser adds by itself (its cookies on the upgrade) */
+  constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions) {
     super()
-    this.inner = new NodeWebSocket(url, protocols)
+    this.inner = new NodeWebSocket(url, protocols, options)
     this.inner.on('open', () => this.dispatchEvent(new Event('open')))
     this.inner.on('message', (data, isBinary) => this.dispatchEvent(Object.assign(new Event('message'), { data: isBinary ? data : data.toString() })))
     this.inner.on('error', () => this.dispatchEvent(new Event('error')))

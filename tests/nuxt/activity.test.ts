@@ -1,8 +1,6 @@
-import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
-import { getQuery } from 'h3'
+import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { setActivePinia, type Pinia } from 'pinia'
-import superjson from 'superjson'
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import ActivityFeed from '~/components/activity/ActivityFeed.vue'
 import { useActivityBroadcast } from '~/composables/useActivity'
@@ -13,7 +11,8 @@ import {
   eventToActivityItem, groupActivity, groupSentence, itemSentence, mergeActivity, sentenceText, timeAgo,
   type ActivityItem, type ActivityNames, type EventLookup,
 } from '~/utils/activity'
-import type { Member, Project, Task } from '~/utils/api'
+import { signUp, taskInput } from '../factories'
+import { serveRealRouter, type RealServer } from '../factories/realRouter'
 
 const ana = { id: 'u-ana', username: 'ana', name: 'Ana' }
 const ben = { id: 'u-ben', username: 'ben', name: 'Ben' }
@@ -157,99 +156,110 @@ describe('live events as entries', () => {
   })
 })
 
-// --- the feed component: first page, older pages, live entries ----------------------------------
+// --- the feed component against the real router: first page, older pages, live entries -------------
 
-const members: Member[] = people.map(p => ({ ...p, role: 'MEMBER' }) as Member)
-let listCalls: Record<string, unknown>[] = []
-let pages: Record<string, { items: ActivityItem[], nextCursor: string | null }> = {}
-
-registerEndpoint('/api/trpc/activity.list', {
-  method: 'GET',
-  handler: (event) => {
-    const input = superjson.deserialize<Record<string, unknown>>(JSON.parse(String(getQuery(event).input))['0'])
-    listCalls.push(input)
-    return [{ result: { data: superjson.serialize(pages[String(input.cursor ?? 'first')]) } }]
-  },
+let server: RealServer
+beforeAll(async () => {
+  server = await serveRealRouter()
 })
+afterAll(() => server.close())
+
+const listRequests = () => server.paths().filter(p => p === 'activity.list').length
+
+/** A project of the signed-in user with Ana as a member and the task "Fix login", as the app's stores hold them. */
+async function projectWithAna() {
+  const me = server.me
+  const project = await me.caller.project.create({ name: 'Web', key: `W${Math.random().toString(36).slice(2, 6).toUpperCase()}` })
+  const ana = await signUp(server.db, { name: 'Ana' })
+  await me.caller.member.add({ projectId: project.id, username: ana.user.username, role: 'MEMBER' })
+  const task = await me.caller.task.create(taskInput(project.id, { title: 'Fix login' }))
+  const projects = useProjectsStore()
+  projects.setCurrent(await me.caller.project.byId({ id: project.id }))
+  projects.setMembers(await me.caller.member.list({ projectId: project.id }))
+  return { project, ana, task, key: `${project.key}-${task.number}` }
+}
 
 describe('ActivityFeed', () => {
   beforeEach(() => {
     // Mounted components use the app's Pinia.
     setActivePinia(useNuxtApp().$pinia as Pinia)
-    listCalls = []
-    const projects = useProjectsStore()
-    projects.setCurrent({ id: 'p1', key: 'WEB', name: 'Web', role: 'MEMBER' } as Project)
-    projects.setMembers(members)
-    useBoardStore().setTasks('p1', [{ id: 't12', projectId: 'p1', number: 12, title: 'Fix login', version: 1 } as Task])
   })
 
   it('shows sentences, loads older entries with the cursor, and prepends live events once', async () => {
-    const now = new Date()
-    pages = {
-      first: {
-        items: [
-          item({ type: 'task.moved', seq: 60, at: now, actor: ana, changes: [change('status', 'TODO', 'DONE')] }),
-          item({ type: 'task.updated', seq: 55, at: new Date(now.getTime() - 3600_000), changes: [change('priority', 'LOW', 'HIGH')] }),
-        ],
-        nextCursor: '50',
-      },
-      50: { items: [item({ type: 'member.added', at: new Date(now.getTime() - 7200_000), actor: dan, seq: 40, target: { kind: 'member', id: ben.id, taskId: null, title: 'Ben', key: null } })], nextCursor: null },
+    const { project, ana, task, key } = await projectWithAna()
+    const me = server.me
+    // 30 priority changes taking turns (so none are grouped), then Ana's move: a page and a bit.
+    let version = task.version
+    for (let i = 0; i < 30; i++) {
+      const who = i % 2 === 1 ? me : ana
+      version = (await who.caller.task.update({ id: task.id, baseVersion: version, patch: { priority: i % 2 === 0 ? 'HIGH' : 'LOW' } })).version
     }
+    const moved = await ana.caller.task.move({ id: task.id, status: 'DONE' })
+    useBoardStore().setTasks(project.id, [moved])
     // A host that also publishes live events, as useProjectLive does.
     let broadcast!: ReturnType<typeof useActivityBroadcast>
     const Host = defineComponent({
       setup() {
         broadcast = useActivityBroadcast()
-        return () => h(ActivityFeed, { projectId: 'p1' })
+        return () => h(ActivityFeed, { projectId: project.id })
       },
     })
     const wrapper = await mountSuspended(Host)
     const entries = () => wrapper.findAll('li p').map(p => p.text())
 
-    await vi.waitFor(() => expect(entries()).toHaveLength(2))
-    expect(entries()[0]).toBe('Ana moved WEB-12 \'Fix login\' to Done · just now')
-    expect(entries()[1]).toBe('Ben changed the priority of WEB-12 \'Fix login\' from Low to High · 1 h ago')
-    expect(wrapper.find('a.target').attributes('href')).toContain('task=t12')
-    expect(listCalls).toEqual([{ projectId: 'p1', limit: 30 }])
+    await vi.waitFor(() => expect(entries()).toHaveLength(30))
+    expect(entries()[0]).toBe(`Ana moved ${key} 'Fix login' to Done · just now`)
+    expect(entries()[1]).toBe(`${me.user.name} changed the priority of ${key} 'Fix login' from High to Low · just now`)
+    expect(wrapper.find('a.target').attributes('href')).toContain(`task=${task.id}`)
+    expect(listRequests()).toBe(1)
 
     await wrapper.findAll('button').find(b => b.text() === 'Load more')!.trigger('click')
-    await vi.waitFor(() => expect(entries()).toHaveLength(3))
-    expect(entries()[2]).toContain('Dan added Ben to the project')
-    expect(listCalls[1]).toEqual({ projectId: 'p1', cursor: '50', limit: 30 })
+    await vi.waitFor(() => expect(entries().length).toBeGreaterThan(30))
+    expect(entries()).toContainEqual(expect.stringContaining(`${me.user.name} added Ana to the project`))
+    expect(entries()).toContain(`Ana changed the priority of ${key} 'Fix login' from No priority to High · just now`)
+    expect(listRequests()).toBe(2)
     expect(wrapper.findAll('button').some(b => b.text() === 'Load more')).toBe(false)
+    const loaded = entries().length
 
+    // The live event is the one useProjectLive hands on from the socket (its own tests cover the socket).
     const live: ProjectEvent = {
-      id: 'e-live', projectId: 'p1', seq: 500, type: 'comment.created', actorId: cara.id, entityType: 'comment', entityId: 'c-live',
-      data: { taskId: 't12', body: 'Ship it' }, createdAt: new Date(),
+      id: 'e-live', projectId: project.id, seq: 10_000, type: 'comment.created', actorId: me.user.id, entityType: 'comment', entityId: 'c-live',
+      data: { taskId: task.id, body: 'Ship it' }, createdAt: new Date(),
     }
-    broadcast('p1', live)
-    broadcast('p1', live) // a replay after a reconnect
-    broadcast('other-project', { ...live, seq: 501, projectId: 'other-project' })
-    await vi.waitFor(() => expect(entries()).toHaveLength(4))
-    expect(entries()[0]).toBe('Cara commented on WEB-12 \'Fix login\': “Ship it” · just now')
+    broadcast(project.id, live)
+    broadcast(project.id, live) // a replay after a reconnect
+    broadcast('other-project', { ...live, seq: 10_001, projectId: 'other-project' })
+    await vi.waitFor(() => expect(entries()).toHaveLength(loaded + 1))
+    // (someone other than the author of the newest entry, whose group it would join)
+    expect(entries()[0]).toBe(`${me.user.name} commented on ${key} 'Fix login': “Ship it” · just now`)
     // Live entries come from the event itself: no refetch.
-    expect(listCalls).toHaveLength(2)
+    expect(listRequests()).toBe(2)
   })
 
   it('in a task, only that task\'s entries, with the task left implicit', async () => {
-    const now = new Date()
-    pages = { first: { items: [item({ type: 'task.updated', at: now, changes: [change('priority', 'LOW', 'HIGH')] })], nextCursor: null } }
+    const { project, ana, task: other } = await projectWithAna()
+    const me = server.me
+    const task = await me.caller.task.create(taskInput(project.id, { title: 'Add SSO' }))
+    await ana.caller.task.update({ id: task.id, baseVersion: task.version, patch: { priority: 'HIGH' } })
+    await ana.caller.task.update({ id: other.id, baseVersion: other.version, patch: { title: 'Fix the login' } })
+    useBoardStore().setTasks(project.id, [task, other])
     let broadcast!: ReturnType<typeof useActivityBroadcast>
     const Host = defineComponent({
       setup() {
         broadcast = useActivityBroadcast()
-        return () => h(ActivityFeed, { projectId: 'p1', taskId: 't12' })
+        return () => h(ActivityFeed, { projectId: project.id, taskId: task.id })
       },
     })
     const wrapper = await mountSuspended(Host)
     const entries = () => wrapper.findAll('li p').map(p => p.text())
-    await vi.waitFor(() => expect(entries()).toEqual(['Ben changed priority from Low to High · just now']))
-    expect(listCalls).toEqual([{ projectId: 'p1', taskId: 't12', limit: 30 }])
-
-    const base = { projectId: 'p1', actorId: ana.id, entityType: 'task' as const, createdAt: new Date() }
-    broadcast('p1', { ...base, id: 'x1', seq: 600, type: 'task.updated', entityId: 't99', data: { version: 2, changes: { title: { from: 'a', to: 'b' } } } })
-    broadcast('p1', { ...base, id: 'x2', seq: 601, type: 'task.moved', entityId: 't12', data: { version: 2, changes: { status: { from: 'TODO', to: 'DONE' } } } })
+    // Ana's change and the creation; not her rename of the other task.
     await vi.waitFor(() => expect(entries()).toHaveLength(2))
-    expect(entries()[0]).toBe('Ana moved this task to Done · just now')
+    expect(entries()[0]).toBe('Ana changed priority from No priority to High · just now')
+
+    const base = { projectId: project.id, actorId: me.user.id, entityType: 'task' as const, createdAt: new Date() }
+    broadcast(project.id, { ...base, id: 'x1', seq: 600, type: 'task.updated', entityId: other.id, data: { version: 3, changes: { title: { from: 'a', to: 'b' } } } })
+    broadcast(project.id, { ...base, id: 'x2', seq: 601, type: 'task.moved', entityId: task.id, data: { version: 3, changes: { status: { from: 'TODO', to: 'DONE' } } } })
+    await vi.waitFor(() => expect(entries()).toHaveLength(3))
+    expect(entries()[0]).toBe(`${me.user.name} moved this task to Done · just now`)
   })
 })

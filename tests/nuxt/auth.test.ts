@@ -1,10 +1,17 @@
-import { registerEndpoint } from '@nuxt/test-utils/runtime'
+// The auth store and useAuth against the real router (tests/factories/realRouter.ts).
 import { createPinia, setActivePinia } from 'pinia'
-import superjson from 'superjson'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { useAuth } from '~/composables/useAuth'
 import { taskDraftKey } from '~/utils/taskDrafts'
 import { useAuthStore } from '~/stores/auth'
+import { signUp, TEST_PASSWORD } from '../factories'
+import { serveRealRouter, type RealServer } from '../factories/realRouter'
+
+let server: RealServer
+beforeAll(async () => {
+  server = await serveRealRouter()
+})
+afterAll(() => server.close())
 
 const ana = { id: 'u1', email: 'ana@example.com', username: 'ana', name: 'Ana Lima', status: 'AVAILABLE' as const, timezone: 'UTC' }
 
@@ -26,35 +33,41 @@ describe('auth store', () => {
     expect(auth.loaded).toBe(true)
   })
 
-  it('a failed sign-in keeps the visitor signed out and surfaces the server code', async () => {
-    registerEndpoint('/api/trpc/auth.login', {
-      method: 'POST',
-      handler: () => [{ error: superjson.serialize({ message: 'Too many sign-in attempts for this account. Try again in 30 s.', code: -32029, data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } }) }],
-    })
+  it('a wrong password keeps the visitor signed out and surfaces the server code; so does the limit after five', async () => {
+    server.useSession(null)
     const auth = useAuthStore()
-    const error = await useAuth().login({ login: 'ana', password: 'wrong' }).catch((e: unknown) => e)
-    expect(errorCode(error)).toBe('TOO_MANY_REQUESTS')
-    expect(errorMessage(error)).toContain('Too many sign-in attempts')
+    const attempt = () => useAuth().login({ login: server.me.user.username, password: 'wrong password' }).catch((e: unknown) => e)
+    const first = await attempt()
+    expect(errorCode(first)).toBe('UNAUTHORIZED')
+    expect(errorMessage(first)).toContain('Wrong email, username or password')
+    for (let i = 1; i < 5; i++) expect(errorCode(await attempt())).toBe('UNAUTHORIZED')
+    const limited = await attempt()
+    expect(errorCode(limited)).toBe('TOO_MANY_REQUESTS')
+    expect(errorMessage(limited)).toContain('Too many')
     expect(auth.isSignedIn).toBe(false)
+    expect(server.sessionToken()).toBeUndefined()
   })
 
   it('refresh loads the current user from auth.me', async () => {
-    registerEndpoint('/api/trpc/auth.me', { method: 'GET', handler: () => [{ result: { data: superjson.serialize(ana) } }] })
+    server.useSession(server.me.jar)
     const auth = useAuthStore()
     await useAuth().refresh()
-    expect(auth.user).toEqual(ana)
+    expect(auth.user).toMatchObject({ id: server.me.user.id, username: server.me.user.username, name: server.me.user.name })
     expect(auth.loaded).toBe(true)
   })
 
   it('signing in keeps only the new user\'s drafts on this browser: the previous user\'s unsaved text goes', async () => {
-    registerEndpoint('/api/trpc/auth.login', { method: 'POST', handler: () => [{ result: { data: superjson.serialize(ana) } }] })
-    registerEndpoint('/api/trpc/notification.digest.detectTimeZone', { method: 'POST', handler: () => [{ result: { data: superjson.serialize(null) } }] })
-    localStorage.setItem(taskDraftKey('u1', 't1'), JSON.stringify({ fields: { title: 'Ana\'s unsaved title' }, at: 1 }))
-    localStorage.setItem(taskDraftKey('u2', 't1'), JSON.stringify({ fields: { title: 'Ben\'s unsaved title' }, at: 1 }))
+    const newcomer = await signUp(server.db, { password: TEST_PASSWORD })
+    server.useSession(null)
+    localStorage.setItem(taskDraftKey(newcomer.user.id, 't1'), JSON.stringify({ fields: { title: 'Ana\'s unsaved title' }, at: 1 }))
+    localStorage.setItem(taskDraftKey(server.me.user.id, 't1'), JSON.stringify({ fields: { title: 'Ben\'s unsaved title' }, at: 1 }))
     localStorage.setItem('tasktracker:theme', 'dark')
-    await useAuth().login({ login: 'ana', password: 'correct horse battery' })
-    expect(localStorage.getItem(taskDraftKey('u1', 't1'))).toContain('Ana')
-    expect(localStorage.getItem(taskDraftKey('u2', 't1'))).toBeNull()
+    await useAuth().login({ login: newcomer.user.username, password: TEST_PASSWORD })
+    expect(useAuthStore().user?.id).toBe(newcomer.user.id)
+    // the server's Set-Cookie signed this tab in
+    expect(server.sessionToken()).toMatch(/\S{20,}/)
+    expect(localStorage.getItem(taskDraftKey(newcomer.user.id, 't1'))).toContain('Ana')
+    expect(localStorage.getItem(taskDraftKey(server.me.user.id, 't1'))).toBeNull()
     expect(localStorage.getItem('tasktracker:theme')).toBe('dark')
   })
 })

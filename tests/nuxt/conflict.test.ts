@@ -1,18 +1,18 @@
-import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
+import { mountSuspended } from '@nuxt/test-utils/runtime'
 import type { VueWrapper } from '@vue/test-utils'
-import { getQuery, readBody, type H3Event } from 'h3'
 import { setActivePinia, type Pinia } from 'pinia'
-import superjson from 'superjson'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import TaskConflictDialog from '~/components/task/TaskConflictDialog.vue'
 import TaskPanel from '~/components/task/TaskPanel.vue'
 import { changedTaskFields, rebaseBase, type TaskConflict } from '~/composables/useTask'
 import type { TaskFieldConflict } from '~~/shared/schemas/task'
 import { useBoardStore } from '~/stores/board'
 import { useProjectsStore } from '~/stores/projects'
-import type { Member, Project, Task, TaskDetail } from '~/utils/api'
+import type { TaskDetail } from '~/utils/api'
+import { signUp, taskInput } from '../factories'
+import { serveRealRouter, type RealServer, type SignedInUser } from '../factories/realRouter'
 
-/** The panel reacts through watchers and a mocked tRPC link: generous on a loaded machine, still bounded. */
+/** The panel reacts through watchers and the router's answers: generous on a loaded machine, still bounded. */
 const WAIT = { timeout: 5_000 }
 
 const ana = { id: 'u-ana', username: 'ana', name: 'Ana' }
@@ -25,56 +25,36 @@ function detail(version: number, overrides: Partial<TaskDetail> = {}): TaskDetai
     createdById: ana.id, createdAt: created, updatedAt: new Date(created.getTime() + version * 60_000), ...overrides,
   } as TaskDetail
 }
-const card = ({ description: _, createdById: __, createdAt: ___, ...rest }: TaskDetail) => rest as Task
 
-// --- a fake API: calls recorded in order; answers set per test --------------------------------
+// --- the real router (tests/factories/realRouter.ts); Ana is a teammate who edits meanwhile -----
 
-type Input = Record<string, unknown>
-let calls: { path: string, input: Input }[] = []
-let replies: Record<string, (input: Input) => unknown> = {}
-const ok = (data: unknown) => ({ result: { data: superjson.serialize(data) } })
-const conflictReply = (current: TaskDetail, conflicts: TaskFieldConflict[]) => ({
-  error: superjson.serialize({ message: `Task t1 was changed by someone else`, code: -32009, data: { code: 'CONFLICT', httpStatus: 409, details: { current, conflicts } } }),
+let server: RealServer
+let projectId: string
+let teammate: SignedInUser
+beforeAll(async () => {
+  server = await serveRealRouter()
+  projectId = (await server.me.caller.project.create({ name: 'Web' })).id
+  teammate = await signUp(server.db, { name: 'Ana' })
+  await server.me.caller.member.add({ projectId, username: teammate.user.username, role: 'MEMBER' })
 })
+afterAll(() => server.close())
 
-function answer(paths: string[], inputs: (Input | undefined)[]) {
-  return paths.map((path, i) => {
-    const input = inputs[i] ?? {}
-    calls.push({ path, input })
-    return replies[path]!(input)
-  })
-}
-for (const paths of [['task.byId', 'comment.list'], ['task.byId'], ['comment.list'], ['activity.list']]) {
-  registerEndpoint(`/api/trpc/${paths.join(',')}`, {
-    method: 'GET',
-    handler: (event: H3Event) => {
-      const raw = JSON.parse(String(getQuery(event).input)) as Record<string, Parameters<typeof superjson.deserialize>[0]>
-      return answer(paths, paths.map((_, i) => superjson.deserialize<Input>(raw[String(i)]!)))
-    },
-  })
-}
-registerEndpoint('/api/trpc/task.update', {
-  method: 'POST',
-  handler: async (event: H3Event) => {
-    const body = await readBody<Record<string, Parameters<typeof superjson.deserialize>[0]>>(event)
-    return answer(['task.update'], [superjson.deserialize<Input>(body['0']!)])
-  },
-})
-const updates = () => calls.filter(c => c.path === 'task.update').map(c => c.input)
+const newTask = () => server.me.caller.task.create(taskInput(projectId, { title: 'Fix login', description: 'Steps:\n1. Open the page\n2. Sign in', priority: 'LOW', labels: ['bug'] }))
+const stored = (id: string) => server.db.prisma.task.findUniqueOrThrow({ where: { id } })
+const updates = () => server.inputsOf('task.update')
 
 // --- the panel, as the project page shows it -------------------------------------------------
 
 let wrapper: VueWrapper | null = null
 
-async function openPanel(task: TaskDetail) {
+async function openPanel(task: { id: string, title: string }) {
   setActivePinia(useNuxtApp().$pinia as Pinia)
   const projects = useProjectsStore()
-  projects.setCurrent({ id: 'p1', key: 'WEB', name: 'Web', role: 'MEMBER', eventSeq: 0 } as unknown as Project)
-  projects.setMembers([{ ...ana, role: 'MEMBER' } as Member])
-  useBoardStore().setTasks('p1', [card(task)])
-  replies['task.byId'] = () => ok(task)
+  projects.setCurrent(await server.me.caller.project.byId({ id: projectId }))
+  projects.setMembers(await server.me.caller.member.list({ projectId }))
+  useBoardStore().setTasks(projectId, await server.me.caller.task.list({ projectId }))
   // The Watch button has its own tests (notifications); here it would only add its call to the batches.
-  wrapper = await mountSuspended(TaskPanel, { props: { taskId: 't1' }, attachTo: document.body, global: { stubs: { NotificationWatchButton: true } } })
+  wrapper = await mountSuspended(TaskPanel, { props: { taskId: task.id }, attachTo: document.body, global: { stubs: { NotificationWatchButton: true } } })
   await vi.waitFor(() => expect(wrapper!.find<HTMLInputElement>('#task-title').element.value).toBe(task.title), WAIT)
   return { panel: wrapper, title: wrapper.find<HTMLInputElement>('#task-title') }
 }
@@ -89,11 +69,7 @@ async function save(w: VueWrapper) {
 }
 
 beforeEach(() => {
-  calls = []
-  replies = {
-    'comment.list': () => ok([]),
-    'activity.list': () => ok({ items: [], nextCursor: null }),
-  }
+  server.requests.length = 0
 })
 afterEach(() => {
   wrapper?.unmount()
@@ -101,22 +77,20 @@ afterEach(() => {
 })
 
 describe('conflict dialog in the task panel', () => {
-  // Ana renamed the task (version 5) while I renamed it and raised its priority on version 4.
-  const theirs = detail(5, { title: 'Fix login on Safari' })
-  const titleConflict: TaskFieldConflict = { field: 'title', base: 'Fix login', theirs: { value: 'Fix login on Safari', actor: ana, at: theirs.updatedAt }, mine: 'Fix the login form' }
-
+  // Ana renames the task while I rename it and raise its priority on the version I opened.
   async function conflictOnSave() {
-    const { panel, title } = await openPanel(detail(4))
+    const task = await newTask()
+    const { panel, title } = await openPanel(task)
+    const theirs = await teammate.caller.task.update({ id: task.id, baseVersion: task.version, patch: { title: 'Fix login on Safari' } })
     await title.setValue('Fix the login form')
     await panel.find('#task-priority').setValue('HIGH')
-    replies['task.update'] = () => conflictReply(theirs, [titleConflict])
     await save(panel)
     await vi.waitFor(() => expect(dialog(panel).exists()).toBe(true), WAIT)
-    return panel
+    return { panel, task, theirs }
   }
 
   it('shows theirs (who) vs mine per field; "Keep mine" sends my value and my other edits on the current version', async () => {
-    const panel = await conflictOnSave()
+    const { panel, task, theirs } = await conflictOnSave()
     const d = dialog(panel)
     expect(d.attributes('aria-labelledby')).toBeTruthy()
     expect(panel.find(`#${d.attributes('aria-labelledby')}`).text()).toBe('Resolve conflicting changes')
@@ -124,32 +98,35 @@ describe('conflict dialog in the task panel', () => {
     expect(d.text()).toContain('Ana')
     expect(d.text()).toContain('Fix the login form')
     expect(document.activeElement).toBe(d.element)
-    expect(updates()).toEqual([{ id: 't1', baseVersion: 4, patch: { title: 'Fix the login form', priority: 'HIGH' } }])
+    expect(updates()).toEqual([{ id: task.id, baseVersion: task.version, patch: { title: 'Fix the login form', priority: 'HIGH' } }])
+    // The server refused all of it: nothing of mine is stored yet.
+    expect(await stored(task.id)).toMatchObject({ title: 'Fix login on Safari', priority: 'LOW', version: theirs.version })
 
-    replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'HIGH' }))
     await radio(panel, 'Title', 'Keep mine').setValue(true)
     await d.find('form').trigger('submit')
     await vi.waitFor(() => expect(updates()).toHaveLength(2), WAIT)
-    expect(updates()[1]).toEqual({ id: 't1', baseVersion: 5, patch: { title: 'Fix the login form', priority: 'HIGH' } })
+    expect(updates()[1]).toEqual({ id: task.id, baseVersion: theirs.version, patch: { title: 'Fix the login form', priority: 'HIGH' } })
     await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
+    expect(await stored(task.id)).toMatchObject({ title: 'Fix the login form', priority: 'HIGH' })
   })
 
   it('"Take theirs" keeps their title and sends only my other edits', async () => {
-    const panel = await conflictOnSave()
-    replies['task.update'] = () => ok(detail(6, { title: 'Fix login on Safari', priority: 'HIGH' }))
+    const { panel, task, theirs } = await conflictOnSave()
     await radio(panel, 'Title', 'Take theirs').setValue(true)
     await dialog(panel).find('form').trigger('submit')
     await vi.waitFor(() => expect(updates()).toHaveLength(2), WAIT)
-    expect(updates()[1]).toEqual({ id: 't1', baseVersion: 5, patch: { priority: 'HIGH' } })
+    expect(updates()[1]).toEqual({ id: task.id, baseVersion: theirs.version, patch: { priority: 'HIGH' } })
     await vi.waitFor(() => expect(input(panel, '#task-title')).toBe('Fix login on Safari'), WAIT)
+    expect(await stored(task.id)).toMatchObject({ title: 'Fix login on Safari', priority: 'HIGH' })
   })
 
   it('Escape closes the dialog with their value: nothing is sent, my other edit stays unsaved in the form', async () => {
-    const panel = await conflictOnSave()
+    const { panel, task, theirs } = await conflictOnSave()
     await dialog(panel).trigger('keydown', { key: 'Escape' })
     await vi.waitFor(() => expect(dialog(panel).exists()).toBe(false), WAIT)
     expect(updates()).toHaveLength(1)
+    expect(await stored(task.id)).toMatchObject({ title: 'Fix login on Safari', priority: 'LOW', version: theirs.version })
     expect(input(panel, '#task-title')).toBe('Fix login on Safari')
     expect(input(panel, '#task-priority')).toBe('HIGH')
     // The panel itself stays open (its Escape closes it; the dialog's must not).
@@ -227,39 +204,45 @@ describe('rebasing unsaved edits onto remote changes', () => {
     expect(changedTaskFields(detail(1), detail(2, { dueDate: new Date('2026-04-01T00:00:00Z'), labels: ['bug', 'ui'] }))).toEqual(['dueDate', 'labels'])
   })
 
-  async function remoteChange(fresh: TaskDetail) {
-    replies['task.byId'] = () => ok(fresh)
-    useBoardStore().patch('t1', { version: fresh.version, title: fresh.title, priority: fresh.priority })
+  /** Ana's change, as the live stream would bring it to the board (the panel then reads the task again). */
+  async function remoteChange(task: { id: string, version: number }, patch: Parameters<SignedInUser['caller']['task']['update']>[0]['patch']) {
+    const fresh = await teammate.caller.task.update({ id: task.id, baseVersion: task.version, patch })
+    useBoardStore().patch(task.id, { version: fresh.version, title: fresh.title, priority: fresh.priority })
+    return fresh
   }
 
   it('a remote change to another field shows their value, keeps my edit, and the next save is based on their version', async () => {
-    const { panel, title } = await openPanel(detail(4))
+    const task = await newTask()
+    const { panel, title } = await openPanel(task)
     await title.setValue('Fix the login form')
-    await remoteChange(detail(5, { priority: 'URGENT' }))
+    const fresh = await remoteChange(task, { priority: 'URGENT' })
     await vi.waitFor(() => expect(input(panel, '#task-priority')).toBe('URGENT'), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
     expect(panel.text()).toContain('changed by someone else')
 
-    replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'URGENT' }))
     await save(panel)
     await vi.waitFor(() => expect(updates()).toHaveLength(1), WAIT)
-    expect(updates()[0]).toEqual({ id: 't1', baseVersion: 5, patch: { title: 'Fix the login form' } })
+    expect(updates()[0]).toEqual({ id: task.id, baseVersion: fresh.version, patch: { title: 'Fix the login form' } })
+    await vi.waitFor(async () => expect(await stored(task.id)).toMatchObject({ title: 'Fix the login form', priority: 'URGENT' }), WAIT)
   })
 
   it('a remote change to the field I am editing keeps my text and the old base, so the server merges or asks', async () => {
-    const { panel, title } = await openPanel(detail(4))
+    const task = await newTask()
+    const { panel, title } = await openPanel(task)
     await title.setValue('Fix the login form')
     await panel.find('#task-priority').setValue('HIGH')
-    await remoteChange(detail(5, { title: 'Fix login on Safari', labels: ['bug', 'safari'] }))
+    await remoteChange(task, { title: 'Fix login on Safari', labels: ['bug', 'safari'] })
     // The labels are chips (components/label/LabelInput.vue), each with its remove button.
     const chips = () => panel.findAll('button[aria-label^="Remove label "]').map(b => b.attributes('aria-label')!.slice('Remove label '.length))
     await vi.waitFor(() => expect(chips()).toEqual(['bug', 'safari']), WAIT)
     expect(input(panel, '#task-title')).toBe('Fix the login form')
     expect(panel.text()).toContain('they also changed a field you are editing')
 
-    replies['task.update'] = () => ok(detail(6, { title: 'Fix the login form', priority: 'HIGH', labels: ['bug', 'safari'] }))
     await save(panel)
     await vi.waitFor(() => expect(updates()).toHaveLength(1), WAIT)
-    expect(updates()[0]).toEqual({ id: 't1', baseVersion: 4, patch: { title: 'Fix the login form', priority: 'HIGH' } })
+    expect(updates()[0]).toEqual({ id: task.id, baseVersion: task.version, patch: { title: 'Fix the login form', priority: 'HIGH' } })
+    // Both changed the title: the server asks.
+    await vi.waitFor(() => expect(dialog(panel).exists()).toBe(true), WAIT)
+    expect(dialog(panel).text()).toContain('Fix login on Safari')
   })
 })

@@ -1,8 +1,7 @@
-import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
-import { readBody, setResponseHeader, setResponseStatus } from 'h3'
+import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { createPinia, setActivePinia } from 'pinia'
-import superjson, { type SuperJSONResult } from 'superjson'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import superjson from 'superjson'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useBoard } from '~/composables/useBoard'
 import { isNetworkError, isServerUnavailable, pendingIdOf, useOutbox } from '~/composables/useOutbox'
 import ProjectLiveStatus from '~/components/project/ProjectLiveStatus.vue'
@@ -11,58 +10,39 @@ import TaskComments from '~/components/task/TaskComments.vue'
 import { isPending, useBoardStore } from '~/stores/board'
 import { outboxKey, useOutboxStore } from '~/stores/outbox'
 import type { Task, TaskDetail } from '~/utils/api'
-
-function task(id: string, position: string, status: Task['status'] = 'TODO', version = 1): Task {
-  return {
-    id, projectId: 'p1', number: 1, title: `Task ${id}`, status, priority: 'NONE', assigneeId: null, assignee: null,
-    dueDate: null, labels: [], position, version, updatedAt: new Date('2026-01-01T00:00:00Z'),
-  } as Task
-}
+import { signUp, taskInput } from '../factories'
+import { serveRealRouter, type RealServer, type SignedInUser } from '../factories/realRouter'
 
 /** The panel's copy of a task. */
 const detail = (t: Task) => ({ ...t, description: '' }) as TaskDetail
 
-// --- a fake API: every call is recorded in order; answers are set per test -----------------------
+// --- the server: the app's real router (tests/factories/realRouter.ts) ---------------------------
 
-type Input = Record<string, unknown>
-let calls: { path: string, input: Input }[] = []
-let replies: Record<string, (input: Input) => unknown> = {}
-const ok = (data: unknown) => ({ result: { data: superjson.serialize(data) } })
-const refuse = (code: string, message: string) => ({ error: superjson.serialize({ message, code: -32000, data: { code, httpStatus: 400 } }) })
-/** What the API answers while its database is down: HTTP 503, Retry-After, SERVICE_UNAVAILABLE. */
-const unavailable = (retryAfterSeconds: number) => ({
-  error: superjson.serialize({ message: `Server unavailable: the database cannot be reached. Retry in ${retryAfterSeconds} s.`, code: -32603, data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503, details: { retryAfterSeconds } } }),
+let server: RealServer
+let teammate: SignedInUser
+let projectId: string
+let me: string
+beforeAll(async () => {
+  server = await serveRealRouter()
+  me = server.me.user.id
+  teammate = await signUp(server.db)
+  // The teammate's project, where the signed-in user is a member (the teammate edits meanwhile).
+  projectId = (await teammate.caller.project.create({ name: 'Outbox' })).id
+  await teammate.caller.member.add({ projectId, username: server.me.user.username, role: 'MEMBER' })
 })
-/** Server errors go out with their HTTP status (503 …), as the real API sends them. */
-function send(event: Parameters<typeof setResponseStatus>[0], reply: unknown) {
-  const data = (reply as { error?: { json?: { data?: { httpStatus?: number, details?: { retryAfterSeconds?: number } } } } })?.error?.json?.data
-  if (data?.httpStatus && data.httpStatus >= 500) {
-    setResponseStatus(event, data.httpStatus)
-    if (data.details?.retryAfterSeconds !== undefined) setResponseHeader(event, 'retry-after', data.details.retryAfterSeconds)
-  }
-  return [reply]
-}
+afterAll(() => server.close())
 
-for (const path of ['task.create', 'task.move', 'task.update', 'comment.create']) {
-  registerEndpoint(`/api/trpc/${path}`, {
-    method: 'POST',
-    handler: async (event) => {
-      const body = await readBody<Record<string, SuperJSONResult>>(event)
-      const input = superjson.deserialize<Input>(body['0']!)
-      calls.push({ path, input })
-      return send(event, await replies[path]!(input))
-    },
-  })
+/** New cards "Task a", "Task b", … in To do, in that order, as the board loads them. */
+async function cards(...names: string[]): Promise<Task[]> {
+  const made: Task[] = []
+  for (const name of names) made.push(await server.me.caller.task.create(taskInput(projectId, { title: `Task ${name}` })))
+  return made
 }
-registerEndpoint('/api/trpc/task.byId', {
-  method: 'GET',
-  handler: () => {
-    calls.push({ path: 'task.byId', input: {} })
-    return [replies['task.byId']!({})]
-  },
-})
+const stored = (id: string) => server.db.prisma.task.findUniqueOrThrow({ where: { id } })
+const storedByTitle = (title: string) => server.db.prisma.task.findFirst({ where: { projectId, title } })
 
 // --- the network: the browser's online flag, and fetches that fail before reaching the server ----
+// (no server can give a request that never arrives: this is staged in the client's $fetch)
 
 let online = true
 let networkDown = false
@@ -96,146 +76,139 @@ describe('outbox', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
     localStorage.clear()
-    calls = []
-    replies = {}
+    server.requests.length = 0
     online = true
     networkDown = false
+    server.databaseDown(false)
     useToast().toasts.value = []
   })
   afterEach(async () => {
     // No replay (or retry timer) of this test may run into the next one.
     online = true
     networkDown = false
-    replies = new Proxy({}, { get: () => (input: Input) => ok({ ...task(String(input.id ?? 'x'), 'a0'), version: 99 }) })
+    server.databaseDown(false)
     await useOutbox().replay()
   })
 
   it('queues writes made offline, keeps them in localStorage across a reload, and shows them again', async () => {
-    useOutboxStore().setUser('u1')
+    useOutboxStore().setUser(me)
+    const [a, b] = await cards('a', 'b')
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0'), task('b', 'a1')])
+    board.setTasks(projectId, [a!, b!])
     online = false
 
-    expect(await useBoard('p1').createTask('TODO', 'Written on the train')).toBeNull()
-    expect(await useBoard('p1').moveTask('a', 'DONE')).toBe(true)
+    expect(await useBoard(projectId).createTask('TODO', 'Written on the train')).toBeNull()
+    expect(await useBoard(projectId).moveTask(a!.id, 'DONE')).toBe(true)
     const due = new Date('2026-03-01T00:00:00Z')
-    await useOutbox().updateTask(detail(task('b', 'a1')), { title: 'Renamed offline', dueDate: due })
+    await useOutbox().updateTask(detail(b!), { title: 'Renamed offline', dueDate: due })
 
-    expect(calls).toEqual([])
+    expect(server.requests).toEqual([])
     expect(useOutboxStore().size).toBe(3)
-    expect(storedItems('u1').map(i => i.kind)).toEqual(['task.create', 'task.move', 'task.update'])
+    expect(storedItems(me).map(i => i.kind)).toEqual(['task.create', 'task.move', 'task.update'])
     // Shown at once: a pending card and the moved card in its new column.
     expect(board.columns.TODO.map(t => t.title)).toEqual(['Task b', 'Written on the train'])
     expect(isPending(board.columns.TODO[1]!)).toBe(true)
-    expect(board.columns.DONE.map(t => t.id)).toEqual(['a'])
+    expect(board.columns.DONE.map(t => t.id)).toEqual([a!.id])
 
     reload()
     const store = useOutboxStore()
     expect(store.size).toBe(0)
-    store.setUser('u1')
+    store.setUser(me)
     expect(store.items.map(i => i.kind)).toEqual(['task.create', 'task.move', 'task.update'])
     const update = store.items[2]!
     expect(update.kind === 'task.update' && update.input.patch.dueDate).toEqual(due)
 
     // The board loads from the server again: the queued changes are put back on it.
     const fresh = useBoardStore()
-    fresh.setTasks('p1', [task('a', 'a0'), task('b', 'a1')])
-    useOutbox().reapply('p1')
+    fresh.setTasks(projectId, [a!, b!])
+    useOutbox().reapply(projectId)
     expect(fresh.columns.TODO.map(t => t.title)).toEqual(['Renamed offline', 'Written on the train'])
     expect(fresh.columns.TODO[1]!.id).toBe(pendingIdOf(store.items[0]!))
-    expect(fresh.columns.DONE.map(t => t.id)).toEqual(['a'])
+    expect(fresh.columns.DONE.map(t => t.id)).toEqual([a!.id])
     // Idempotent: a second pass does not add another card.
-    useOutbox().reapply('p1')
+    useOutbox().reapply(projectId)
     expect(fresh.tasks).toHaveLength(3)
+    // Nothing reached the server while offline.
+    expect(await stored(b!.id)).toMatchObject({ title: 'Task b', version: 1 })
   })
 
   it('keeps each user\'s queue under their own key', async () => {
     const store = useOutboxStore()
-    store.setUser('u1')
+    store.setUser(me)
     online = false
-    useBoardStore().setTasks('p1', [task('a', 'a0')])
-    await useBoard('p1').createTask('TODO', 'Ann\'s task')
-    expect(storedItems('u1')).toHaveLength(1)
+    useBoardStore().setTasks(projectId, await cards('a'))
+    await useBoard(projectId).createTask('TODO', 'Ann\'s task')
+    expect(storedItems(me)).toHaveLength(1)
 
     // Bob signs in on the same browser: he sees and replays nothing of Ann's.
-    store.setUser('u2')
+    store.setUser('someone-else')
     expect(store.size).toBe(0)
     online = true
     await useOutbox().replay()
-    expect(calls).toEqual([])
-    expect(storedItems('u1')).toHaveLength(1)
-    expect(localStorage.getItem(outboxKey('u2'))).toBeNull()
+    expect(server.requests).toEqual([])
+    expect(storedItems(me)).toHaveLength(1)
+    expect(localStorage.getItem(outboxKey('someone-else'))).toBeNull()
 
     // Ann again: her write is still waiting.
-    store.setUser('u1')
+    store.setUser(me)
     expect(store.items.map(i => i.kind)).toEqual(['task.create'])
   })
 
   it('replays in order, one at a time, when back online, and the server\'s answers replace the pending state', async () => {
-    useOutboxStore().setUser('u1')
+    useOutboxStore().setUser(me)
+    const [a, b] = await cards('a', 'b')
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0'), task('b', 'a1')])
+    board.setTasks(projectId, [a!, b!])
     online = false
-    await useBoard('p1').createTask('TODO', 'First')
-    await useBoard('p1').moveTask('a', 'DONE')
-    await useOutbox().addComment({ taskId: 'b', body: 'Third' })
-    await useOutbox().updateTask(detail(task('b', 'a1')), { priority: 'HIGH' })
-
-    let inFlight = 0
-    let overlapped = false
-    const answer = (make: (input: Input) => unknown) => async (input: Input) => {
-      if (++inFlight > 1) overlapped = true
-      await Promise.resolve()
-      inFlight--
-      return make(input)
-    }
-    replies = {
-      'task.create': answer(input => ok({ ...task('new', 'a2'), title: input.title, number: 9 })),
-      'task.move': answer(() => ok({ ...task('a', 'a5', 'DONE'), version: 2 })),
-      'comment.create': answer(() => ok({ id: 'c1', taskId: 'b', body: 'Third', createdAt: new Date(), author: { id: 'u1', username: 'ann', name: 'Ann' } })),
-      'task.update': answer(() => ok({ ...task('b', 'a1'), priority: 'HIGH', version: 2, description: '' })),
-    }
+    await useBoard(projectId).createTask('TODO', 'First')
+    await useBoard(projectId).moveTask(a!.id, 'DONE')
+    await useOutbox().addComment({ taskId: b!.id, body: 'Third' })
+    await useOutbox().updateTask(detail(b!), { priority: 'HIGH' })
 
     online = true
     await useOutbox().replay()
 
-    expect(calls.map(c => c.path)).toEqual(['task.create', 'task.move', 'comment.create', 'task.update'])
-    expect(calls[0]!.input).toMatchObject({ projectId: 'p1', title: 'First', status: 'TODO' })
-    expect(calls[1]!.input).toMatchObject({ id: 'a', status: 'DONE' })
-    expect(calls[3]!.input).toMatchObject({ id: 'b', baseVersion: 1, patch: { priority: 'HIGH' } })
-    expect(overlapped).toBe(false)
+    expect(server.paths()).toEqual(['task.create', 'task.move', 'comment.create', 'task.update'])
+    expect(server.requests.map(r => r.concurrent)).toEqual([1, 1, 1, 1])
+    const [create, move, , update] = server.requests.map(r => r.inputs[0])
+    expect(create).toMatchObject({ projectId, title: 'First', status: 'TODO' })
+    expect(move).toMatchObject({ id: a!.id, status: 'DONE' })
+    expect(update).toMatchObject({ id: b!.id, baseVersion: 1, patch: { priority: 'HIGH' } })
     expect(useOutboxStore().size).toBe(0)
-    expect(localStorage.getItem(outboxKey('u1'))).toBeNull()
+    expect(localStorage.getItem(outboxKey(me))).toBeNull()
     expect(board.tasks.some(isPending)).toBe(false)
-    expect(board.byId.new).toMatchObject({ title: 'First', number: 9 })
-    expect(board.byId.a).toMatchObject({ status: 'DONE', version: 2 })
-    expect(board.byId.b).toMatchObject({ priority: 'HIGH', version: 2 })
+    const first = await storedByTitle('First')
+    expect(board.byId[first!.id]).toMatchObject({ title: 'First', number: first!.number })
+    expect(board.byId[a!.id]).toMatchObject({ status: 'DONE', version: 2 })
+    expect(board.byId[b!.id]).toMatchObject({ priority: 'HIGH', version: 2 })
+    expect(await server.db.prisma.comment.findMany({ where: { taskId: b!.id }, select: { body: true } })).toEqual([{ body: 'Third' }])
   })
 
   it('queues a write whose call fails on the way, keeps it on a network failure during replay, and stops there', async () => {
-    useOutboxStore().setUser('u1')
+    useOutboxStore().setUser(me)
+    const [a] = await cards('a')
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0')])
+    board.setTasks(projectId, [a!])
 
     // Online by the browser's account, but the server cannot be reached: the create is queued, not lost.
     networkDown = true
-    expect(await useBoard('p1').createTask('TODO', 'Made during an outage')).toBeNull()
+    expect(await useBoard(projectId).createTask('TODO', 'Made during an outage')).toBeNull()
     expect(useOutboxStore().size).toBe(1)
     expect(board.columns.TODO.map(t => t.title)).toEqual(['Task a', 'Made during an outage'])
-    replies['task.create'] = () => ok({ ...task('x', 'a1'), title: 'Made during an outage' })
-    replies['task.move'] = () => ok({ ...task('a', 'a9', 'DONE'), version: 2 })
     // Queued behind it: order is kept.
-    await useBoard('p1').moveTask('a', 'DONE')
+    await useBoard(projectId).moveTask(a!.id, 'DONE')
     await useOutbox().replay()
-    expect(calls).toEqual([])
+    expect(server.requests).toEqual([])
     expect(useOutboxStore().items.map(i => i.kind)).toEqual(['task.create', 'task.move'])
-    expect(storedItems('u1')).toHaveLength(2)
+    expect(storedItems(me)).toHaveLength(2)
     expect(useToast().toasts.value.filter(t => t.kind === 'error')).toEqual([])
 
     networkDown = false
     await useOutbox().replay()
-    expect(calls.map(c => c.path)).toEqual(['task.create', 'task.move'])
+    expect(server.paths()).toEqual(['task.create', 'task.move'])
     expect(useOutboxStore().size).toBe(0)
+    expect(await storedByTitle('Made during an outage')).toMatchObject({ status: 'TODO' })
+    expect(await stored(a!.id)).toMatchObject({ status: 'DONE' })
   })
 
   it('keeps a write the server answered 503, says "Server unavailable, retrying" without an error, and sends it when the server is back', async () => {
@@ -244,16 +217,16 @@ describe('outbox', () => {
     const store = useOutboxStore()
     store.setUser(null)
     localStorage.clear()
-    store.setUser('u1')
+    store.setUser(me)
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0')])
+    board.setTasks(projectId, await cards('a'))
 
     // Online, the server answers, but its database is down.
-    replies['task.create'] = () => unavailable(0)
-    expect(await useBoard('p1').createTask('TODO', 'Written during the outage')).toBeNull()
-    expect(calls.map(c => c.path)).toEqual(['task.create'])
+    server.databaseDown(true)
+    expect(await useBoard(projectId).createTask('TODO', 'Written during the outage')).toBeNull()
+    expect(server.paths()).toEqual(['task.create'])
     expect(store.items.map(i => i.kind)).toEqual(['task.create'])
-    expect(storedItems('u1')).toHaveLength(1)
+    expect(storedItems(me)).toHaveLength(1)
     expect(board.columns.TODO.map(t => t.title)).toEqual(['Task a', 'Written during the outage'])
     // A status, not an error: nothing was lost.
     const toasts = useToast().toasts.value
@@ -262,11 +235,12 @@ describe('outbox', () => {
     const status = await mountSuspended(ProjectLiveStatus)
     expect(status.get('[role="status"]').text()).toContain('Server unavailable, retrying')
 
-    // The server comes back: the retry scheduled after the 503 sends the write by itself.
-    replies['task.create'] = input => ok({ ...task('x', 'a1'), title: input.title })
-    await vi.waitFor(() => expect(store.size).toBe(0), { timeout: 10_000, interval: 50 })
-    expect(calls.map(c => c.path)).toEqual(['task.create', 'task.create'])
-    expect(board.byId.x).toMatchObject({ title: 'Written during the outage' })
+    // The server comes back: the retry scheduled after the 503 (its Retry-After) sends the write by itself.
+    server.databaseDown(false)
+    await vi.waitFor(() => expect(store.size).toBe(0), { timeout: 15_000, interval: 50 })
+    expect(server.paths()).toEqual(['task.create', 'task.create'])
+    const created = await storedByTitle('Written during the outage')
+    expect(board.byId[created!.id]).toMatchObject({ title: 'Written during the outage' })
     expect(board.tasks.some(isPending)).toBe(false)
     expect(store.serverUnavailable).toBe(false)
     await nextTick()
@@ -275,15 +249,16 @@ describe('outbox', () => {
   })
 
   it('keeps a queued write on a 503 during replay and stops there', async () => {
-    useOutboxStore().setUser('u1')
-    useBoardStore().setTasks('p1', [task('a', 'a0')])
+    useOutboxStore().setUser(me)
+    const [a] = await cards('a')
+    useBoardStore().setTasks(projectId, [a!])
     online = false
-    await useBoard('p1').createTask('TODO', 'First')
-    await useBoard('p1').moveTask('a', 'DONE')
-    replies['task.create'] = () => unavailable(30)
+    await useBoard(projectId).createTask('TODO', 'First')
+    await useBoard(projectId).moveTask(a!.id, 'DONE')
+    server.databaseDown(true)
     online = true
     await useOutbox().replay()
-    expect(calls.map(c => c.path)).toEqual(['task.create'])
+    expect(server.paths()).toEqual(['task.create'])
     expect(useOutboxStore().items.map(i => i.kind)).toEqual(['task.create', 'task.move'])
     expect(useOutboxStore().serverUnavailable).toBe(true)
     expect(useToast().toasts.value.filter(t => t.kind === 'error')).toEqual([])
@@ -291,56 +266,57 @@ describe('outbox', () => {
   })
 
   it('drops a refused write, undoes it with a toast that says why, and goes on with the next', async () => {
-    useOutboxStore().setUser('u1')
+    useOutboxStore().setUser(me)
+    const [a, b] = await cards('a', 'b')
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0'), task('b', 'a1')])
+    board.setTasks(projectId, [a!, b!])
     online = false
-    await useBoard('p1').moveTask('a', 'DONE')
-    await useBoard('p1').createTask('IN_PROGRESS', 'Not allowed either')
-    await useBoard('p1').createTask('TODO', 'Fine')
-    expect(board.columns.DONE.map(t => t.id)).toEqual(['a'])
+    await useBoard(projectId).moveTask(a!.id, 'DONE')
+    // A NUL character: PostgreSQL cannot store it, the server refuses it (BAD_REQUEST).
+    await useBoard(projectId).createTask('IN_PROGRESS', 'Not allowed\u0000either')
+    await useBoard(projectId).createTask('TODO', 'Fine')
+    expect(board.columns.DONE.map(t => t.id)).toEqual([a!.id])
+    // Meanwhile the teammate deleted the moved card.
+    await teammate.caller.task.delete({ id: a!.id })
 
-    replies = {
-      'task.move': () => refuse('FORBIDDEN', 'Your role (VIEWER) cannot change task a'),
-      'task.create': input => (input.title === 'Fine' ? ok({ ...task('fine', 'a3'), title: 'Fine' }) : refuse('BAD_REQUEST', 'That column is closed')),
-    }
     online = true
     await useOutbox().replay()
 
-    expect(calls.map(c => c.path)).toEqual(['task.move', 'task.create', 'task.create'])
+    expect(server.paths()).toEqual(['task.move', 'task.create', 'task.create'])
     expect(useOutboxStore().size).toBe(0)
     // Rolled back: the card is in its column again, the refused create's card is gone.
-    expect(board.columns.TODO.map(t => t.id)).toEqual(['a', 'b', 'fine'])
+    const fine = await storedByTitle('Fine')
+    expect(board.columns.TODO.map(t => t.id)).toEqual([a!.id, b!.id, fine!.id])
     expect(board.columns.DONE).toEqual([])
     expect(board.columns.IN_PROGRESS).toEqual([])
     const errors = useToast().toasts.value.filter(t => t.kind === 'error').map(t => t.message)
     expect(errors).toHaveLength(2)
-    expect(errors[0]).toMatch(/Could not move “Task a” to Done.*cannot change task a/)
-    expect(errors[1]).toMatch(/Could not add “Not allowed either”.*That column is closed/)
+    expect(errors[0]).toMatch(new RegExp(`Could not move “Task a” to Done.*${a!.id}`))
+    expect(errors[1]).toMatch(/Could not add “Not allowed.either”/)
   })
 
   it('a CONFLICT on a replayed edit keeps the server\'s version and says so', async () => {
-    useOutboxStore().setUser('u1')
+    useOutboxStore().setUser(me)
+    const [a] = await cards('a')
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0')])
+    board.setTasks(projectId, [a!])
     online = false
-    const shown = await useOutbox().updateTask(detail(task('a', 'a0')), { title: 'Mine' })
+    const shown = await useOutbox().updateTask(detail(a!), { title: 'Mine' })
     // The panel shows the edit at once.
     expect(shown.title).toBe('Mine')
     // A second offline edit of the same task joins the first (both were made on version 1).
     await useOutbox().updateTask({ ...shown, version: 1 }, { priority: 'LOW' })
     expect(useOutboxStore().items).toHaveLength(1)
+    // Meanwhile the teammate renamed it.
+    await teammate.caller.task.update({ id: a!.id, baseVersion: 1, patch: { title: 'Theirs' } })
 
-    replies = {
-      'task.update': () => refuse('CONFLICT', 'Task a was changed by someone else (version 3, you edited 1)'),
-      'task.byId': () => ok({ ...task('a', 'a0'), title: 'Theirs', version: 3, description: '' }),
-    }
     online = true
     await useOutbox().replay()
 
-    expect(calls.map(c => c.path)).toEqual(['task.update', 'task.byId'])
-    expect(calls[0]!.input).toMatchObject({ baseVersion: 1, patch: { title: 'Mine', priority: 'LOW' } })
-    expect(board.byId.a).toMatchObject({ title: 'Theirs', version: 3 })
+    expect(server.paths()).toEqual(['task.update', 'task.byId'])
+    expect(server.requests[0]!.inputs[0]).toMatchObject({ baseVersion: 1, patch: { title: 'Mine', priority: 'LOW' } })
+    expect(board.byId[a!.id]).toMatchObject({ title: 'Theirs', version: 2 })
+    expect(await stored(a!.id)).toMatchObject({ title: 'Theirs', priority: 'NONE', version: 2 })
     expect(useOutboxStore().size).toBe(0)
     const errors = useToast().toasts.value.filter(t => t.kind === 'error').map(t => t.message)
     expect(errors).toEqual([expect.stringMatching(/“Task a” was changed by someone else while you were offline/)])
@@ -353,20 +329,21 @@ describe('outbox', () => {
     const store = useOutboxStore()
     store.setUser(null)
     localStorage.clear()
-    store.setUser('u1')
+    store.setUser(me)
+    const [t1, t2] = await cards('1', '2')
     online = false
-    const placeholder = await useOutbox().addComment({ taskId: 't1', body: 'From the train' })
+    const placeholder = await useOutbox().addComment({ taskId: t1!.id, body: 'From the train' })
     expect(isPending(placeholder)).toBe(true)
-    expect(storedItems('u1').map(i => i.kind)).toEqual(['comment.create'])
+    expect(storedItems(me).map(i => i.kind)).toEqual(['comment.create'])
 
     // Reopened panel (or a reload): the server's thread does not have it, the outbox does.
-    const wrapper = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: 't1' } })
+    const wrapper = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: t1!.id } })
     const item = wrapper.find('li.comment')
     expect(item.text()).toContain('From the train')
     expect(item.text()).toContain('waiting to send')
     expect(item.attributes('aria-busy')).toBe('true')
     // Another task's thread does not show it.
-    const other = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: 't2' } })
+    const other = await mountSuspended(TaskComments, { props: { comments: [], canWrite: true, add: async () => {}, taskId: t2!.id } })
     expect(other.find('li.comment').exists()).toBe(false)
   })
 

@@ -1,14 +1,9 @@
-import { registerEndpoint } from '@nuxt/test-utils/runtime'
-import { getQuery, readBody } from 'h3'
-import superjson, { type SuperJSONResult } from 'superjson'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { base64urlToBytes, createPushClient, forgetPushOnThisDevice, usePush, type PushApi } from '~/composables/usePush'
-import type { PushDevice } from '~~/shared/schemas/push'
+import { serveRealRouter, type RealServer } from '../factories/realRouter'
 
-// The browser's PushManager and Notification are outside the system: faked here. The server is
-// played by registered endpoints answering the app's real tRPC client.
-
-const serverKey = Buffer.alloc(65, 4).toString('base64url')
+// The browser's PushManager and Notification are outside the system: faked here. The server is the
+// app's real router (tests/factories/realRouter.ts).
 
 class FakeSubscription {
   unsubscribed = false
@@ -38,58 +33,28 @@ class FakePushManager {
   }
 }
 
-let devices: PushDevice[] = []
-const calls: { path: string, input: unknown }[] = []
-const device = (id: string, endpoint: string | null, thisEndpoint?: string | null): PushDevice => ({
-  id, label: 'Chrome on Android', userAgent: 'ua', service: 'fcm.googleapis.com', createdAt: new Date('2026-12-01T10:00:00Z'), lastSuccessAt: null, failures: 0, thisDevice: Boolean(endpoint) && endpoint === thisEndpoint,
-})
-let stored: { id: string, endpoint: string }[] = []
-const listed = (thisEndpoint?: string | null) => stored.map(s => device(s.id, s.endpoint, thisEndpoint))
+const laptop = 'https://updates.push.services.mozilla.com/wpush/v2/laptop'
+const keysOf = (fill: number) => ({ p256dh: Buffer.alloc(65, fill).toString('base64url'), auth: Buffer.alloc(16, fill).toString('base64url') })
 
-registerEndpoint('/api/trpc/push.publicKey', { method: 'GET', handler: () => [{ result: { data: superjson.serialize({ publicKey: serverKey }) } }] })
-registerEndpoint('/api/trpc/push.list', {
-  method: 'GET',
-  handler: (event) => {
-    const input = superjson.deserialize<{ endpoint?: string | null } | undefined>(JSON.parse(String(getQuery(event).input))['0'])
-    calls.push({ path: 'list', input })
-    devices = listed(input?.endpoint)
-    return [{ result: { data: superjson.serialize(devices) } }]
-  },
+let server: RealServer
+let serverKey: string
+beforeAll(async () => {
+  server = await serveRealRouter()
+  serverKey = (await server.me.caller.push.publicKey()).publicKey
 })
-for (const path of ['subscribe', 'unsubscribe', 'remove'] as const) {
-  registerEndpoint(`/api/trpc/push.${path}`, {
-    method: 'POST',
-    handler: async (event) => {
-      const body = await readBody<Record<string, SuperJSONResult>>(event)
-      const input = superjson.deserialize<Record<string, string>>(body['0']!)
-      calls.push({ path, input })
-      let result: unknown
-      if (path === 'subscribe') {
-        stored = [...stored.filter(s => s.endpoint !== input.endpoint), { id: `d${stored.length + 1}`, endpoint: input.endpoint! }]
-        result = { id: stored.at(-1)!.id }
-      }
-      else if (path === 'unsubscribe') {
-        const before = stored.length
-        stored = stored.filter(s => s.endpoint !== input.endpoint)
-        result = { removed: stored.length < before }
-      }
-      else {
-        stored = stored.filter(s => s.id !== input.id)
-        result = { removed: true }
-      }
-      return [{ result: { data: superjson.serialize(result) } }]
-    },
-  })
-}
+afterAll(() => server.close())
+
+/** The signed-in user's subscriptions as the database holds them. */
+const stored = () => server.db.prisma.pushSubscription.findMany({ where: { userId: server.me.user.id }, orderBy: { createdAt: 'asc' } })
 
 describe('usePush', () => {
   let manager: FakePushManager
   let permission: NotificationPermission
   let answer: NotificationPermission
 
-  beforeEach(() => {
-    calls.length = 0
-    stored = [{ id: 'd0', endpoint: 'https://updates.push.services.mozilla.com/wpush/v2/laptop' }]
+  beforeEach(async () => {
+    await server.db.prisma.pushSubscription.deleteMany({ where: { userId: server.me.user.id } })
+    await server.me.caller.push.subscribe({ endpoint: laptop, keys: keysOf(7), userAgent: 'Firefox on Linux' })
     manager = new FakePushManager()
     permission = 'default'
     answer = 'granted'
@@ -118,13 +83,15 @@ describe('usePush', () => {
     expect(manager.subscribeCalls).toHaveLength(1)
     expect(manager.subscribeCalls[0]!.userVisibleOnly).toBe(true)
     expect([...manager.subscribeCalls[0]!.applicationServerKey]).toEqual([...base64urlToBytes(serverKey)])
-    expect(calls.find(c => c.path === 'subscribe')!.input).toEqual({
+    const [, phone] = await stored()
+    expect(phone).toMatchObject({
       endpoint: 'https://fcm.googleapis.com/fcm/send/device-1',
-      keys: { p256dh: Buffer.alloc(65, 4).toString('base64url'), auth: Buffer.alloc(16, 9).toString('base64url') },
+      p256dh: Buffer.alloc(65, 4).toString('base64url'),
+      auth: Buffer.alloc(16, 9).toString('base64url'),
       userAgent: navigator.userAgent,
     })
     expect(push.endpoint.value).toBe('https://fcm.googleapis.com/fcm/send/device-1')
-    expect(push.devices.value.filter(d => d.thisDevice).map(d => d.id)).toEqual(['d2'])
+    expect(push.devices.value.filter(d => d.thisDevice).map(d => d.id)).toEqual([phone!.id])
 
     // Enabling again reuses the browser's subscription (same key).
     await push.enable()
@@ -141,11 +108,13 @@ describe('usePush', () => {
 
   it('says why when permission is denied, and does not subscribe', async () => {
     answer = 'denied'
+    const before = server.requests.length
     const push = usePush()
     await expect(push.enable()).rejects.toThrow(/blocked for this site/)
     expect(push.permission.value).toBe('denied')
     expect(manager.subscribeCalls).toEqual([])
-    expect(calls.some(c => c.path === 'subscribe')).toBe(false)
+    expect(server.requests.slice(before).flatMap(r => r.paths)).not.toContain('push.subscribe')
+    expect((await stored()).map(s => s.endpoint)).toEqual([laptop])
   })
 
   it('turning off or removing this device unsubscribes the browser and the server; another device is removed by id', async () => {
@@ -154,11 +123,11 @@ describe('usePush', () => {
     const sub = manager.current!
     const other = push.devices.value.find(d => !d.thisDevice)!
     await push.remove(other)
-    expect(calls.at(-1)).toEqual({ path: 'remove', input: { id: 'd0' } })
+    expect((await stored()).map(s => s.endpoint)).toEqual([sub.endpoint])
     expect(sub.unsubscribed).toBe(false)
 
     await push.remove(push.devices.value.find(d => d.thisDevice)!)
-    expect(calls.some(c => c.path === 'unsubscribe' && (c.input as { endpoint: string }).endpoint === sub.endpoint)).toBe(true)
+    expect(await stored()).toEqual([])
     expect(sub.unsubscribed).toBe(true)
     expect(push.endpoint.value).toBeNull()
     expect(push.devices.value).toEqual([])
@@ -168,13 +137,14 @@ describe('usePush', () => {
     const push = usePush()
     await push.enable()
     const sub = manager.current!
-    calls.length = 0
+    const before = server.requests.length
     await forgetPushOnThisDevice(push)
-    expect(calls).toEqual([{ path: 'unsubscribe', input: { endpoint: sub.endpoint } }])
+    expect(server.requests.slice(before).flatMap(r => r.paths)).toEqual(['push.unsubscribe'])
+    expect((await stored()).map(s => s.endpoint)).toEqual([laptop])
     expect(sub.unsubscribed).toBe(true)
-    calls.length = 0
+    const after = server.requests.length
     await forgetPushOnThisDevice(push)
-    expect(calls).toEqual([])
+    expect(server.requests.length).toBe(after)
   })
 
   it('reports a browser without service workers or Push, without touching the server', async () => {

@@ -1,45 +1,31 @@
-import { mountSuspended, registerEndpoint } from '@nuxt/test-utils/runtime'
-import { readBody } from 'h3'
+import { mountSuspended } from '@nuxt/test-utils/runtime'
 import { createPinia, setActivePinia } from 'pinia'
-import superjson from 'superjson'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { isTypingTarget, keyLabel, keyOf, useShortcuts } from '~/composables/useShortcuts'
 import { useToast } from '~/composables/useToast'
 import { useUndo } from '~/composables/useUndo'
 import { useBoardStore } from '~/stores/board'
 import { UNDO_LIMIT, useUndoStore, type UndoEntry } from '~/stores/undo'
-import type { Task } from '~/utils/api'
 import { fuzzyRank, fuzzyScore } from '~/utils/fuzzy'
+import { signUp, taskInput } from '../factories'
+import { serveRealRouter, type RealServer } from '../factories/realRouter'
 
-function task(id: string, fields: Partial<Task> = {}): Task {
-  return {
-    id, projectId: 'p1', number: 1, title: `Task ${id}`, status: 'TODO', priority: 'NONE', assigneeId: null, assignee: null,
-    dueDate: null, labels: [], position: 'a0', version: 1, updatedAt: new Date('2026-01-01T00:00:00Z'), ...fields,
-  } as Task
-}
+// Undo and redo write through the app's real router (tests/factories/realRouter.ts).
+let server: RealServer
+let projectId: string
+beforeAll(async () => {
+  server = await serveRealRouter()
+  projectId = (await server.me.caller.project.create({ name: 'Undo' })).id
+})
+afterAll(() => server.close())
 
-/** The calls each procedure got, and what it answers next (one tRPC batch item). */
-let calls: Record<string, unknown[]> = {}
-const replies: Record<string, (input: Record<string, unknown>) => unknown> = {}
-for (const path of ['task.update', 'task.move', 'task.restore', 'task.delete']) {
-  registerEndpoint(`/api/trpc/${path}`, {
-    method: 'POST',
-    handler: async (event) => {
-      const body = await readBody<Record<string, { json: Record<string, unknown> }>>(event)
-      const input = body['0']!.json
-      ;(calls[path] ??= []).push(input)
-      return [replies[path]!(input)]
-    },
-  })
-}
-const ok = (value: unknown) => ({ result: { data: superjson.serialize(value) } })
-const conflict = () => ({ error: superjson.serialize({ message: 'Task t was changed by someone else since version 2 (now 3): priority', code: -32009, data: { code: 'CONFLICT', httpStatus: 409 } }) })
+const caller = () => server.me.caller
+const stored = (id: string) => server.db.prisma.task.findUniqueOrThrow({ where: { id } })
 
 describe('undo store and useUndo', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    calls = {}
     useToast().toasts.value = []
   })
 
@@ -72,73 +58,84 @@ describe('undo store and useUndo', () => {
   })
 
   it('undoes two edits in a row as new task.update writes, then redoes one', async () => {
+    const created = await caller().task.create(taskInput(projectId, { title: 'a' }))
+    await caller().task.update({ id: created.id, baseVersion: 1, patch: { title: 'b' } })
+    const now = await caller().task.update({ id: created.id, baseVersion: 2, patch: { title: 'c' } })
     const board = useBoardStore()
-    board.setTasks('p1', [task('t', { title: 'c', version: 3 })])
+    board.setTasks(projectId, [now])
     const store = useUndoStore()
-    store.record(edit(2, { title: 'a' }, { title: 'b' }))
-    store.record(edit(3, { title: 'b' }, { title: 'c' }))
-    let version = 3
-    replies['task.update'] = input => ok(task('t', { ...(input.patch as object), version: ++version }))
+    const titleEdit = (version: number, before: string, after: string): UndoEntry =>
+      ({ kind: 'update', projectId, taskId: created.id, label: 'KEY-1', version, before: { title: before }, after: { title: after } })
+    store.record(titleEdit(2, 'a', 'b'))
+    store.record(titleEdit(3, 'b', 'c'))
 
     const { undo, redo } = useUndo()
     expect(await undo()).toBe(true)
-    expect(await undo()).toBe(true)
     // The second undo is based on the first one's version (4), not its own old one (2): no self-conflict.
-    expect(calls['task.update']).toEqual([
-      { id: 't', baseVersion: 3, patch: { title: 'b' } },
-      { id: 't', baseVersion: 4, patch: { title: 'a' } },
-    ])
-    expect(board.byId.t).toMatchObject({ title: 'a', version: 5 })
+    expect(await undo()).toBe(true)
+    expect(await stored(created.id)).toMatchObject({ title: 'a', version: 5 })
+    expect(board.byId[created.id]).toMatchObject({ title: 'a', version: 5 })
     expect(await redo()).toBe(true)
-    expect(calls['task.update']!.at(-1)).toEqual({ id: 't', baseVersion: 5, patch: { title: 'b' } })
-    expect(board.byId.t).toMatchObject({ title: 'b', version: 6 })
+    expect(await stored(created.id)).toMatchObject({ title: 'b', version: 6 })
+    expect(board.byId[created.id]).toMatchObject({ title: 'b', version: 6 })
     expect(store.undoStack).toHaveLength(1)
     expect(useToast().toasts.value.map(t => t.message)).toContain('Redone: edit of KEY-1')
   })
 
   it('a CONFLICT (someone else changed the field since) is said, drops the entry and overwrites nothing', async () => {
+    const teammate = await signUp(server.db)
+    await caller().member.add({ projectId, username: teammate.user.username, role: 'MEMBER' })
+    const created = await caller().task.create(taskInput(projectId))
+    await caller().task.update({ id: created.id, baseVersion: 1, patch: { priority: 'URGENT' } })
+    const now = await teammate.caller.task.update({ id: created.id, baseVersion: 2, patch: { priority: 'LOW' } })
     const board = useBoardStore()
-    board.setTasks('p1', [task('t', { priority: 'LOW', version: 3 })])
+    board.setTasks(projectId, [now])
     const store = useUndoStore()
-    store.record(edit(2, { priority: 'NONE' }, { priority: 'URGENT' }))
-    replies['task.update'] = conflict
+    store.record({ kind: 'update', projectId, taskId: created.id, label: 'KEY-2', version: 2, before: { priority: 'NONE' }, after: { priority: 'URGENT' } })
     expect(await useUndo().undo()).toBe(false)
-    expect(board.byId.t).toMatchObject({ priority: 'LOW' })
+    expect(await stored(created.id)).toMatchObject({ priority: 'LOW', version: 3 })
+    expect(board.byId[created.id]).toMatchObject({ priority: 'LOW' })
     expect(store.undoStack).toEqual([])
     expect(store.redoStack).toEqual([])
     expect(useToast().toasts.value.map(t => t.message).join()).toMatch(/someone else changed it since\. Nothing was overwritten/)
   })
 
   it('undoes a move back between its old neighbours, unless someone moved the card since', async () => {
+    const { id: column } = await caller().project.create({ name: 'Moves' })
+    const a = await caller().task.create(taskInput(column, { title: 'a' }))
+    const m = await caller().task.create(taskInput(column, { title: 'm' }))
+    const c = await caller().task.create(taskInput(column, { title: 'c' }))
+    const moved = await caller().task.move({ id: m.id, status: 'DONE' })
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', { position: 'a0' }), task('c', { position: 'a2' }), task('m', { position: 'a5', status: 'DONE', version: 2 })])
+    board.setTasks(column, [a, c, moved])
     const store = useUndoStore()
-    const entry: UndoEntry = { kind: 'move', projectId: 'p1', taskId: 'm', label: 'm', version: 2, before: { status: 'TODO', position: 'a1' }, after: { status: 'DONE', position: 'a5' } }
-    store.record(entry)
-    replies['task.move'] = input => ok(task('m', { status: input.status as Task['status'], position: 'a1', version: 3 }))
+    store.record({ kind: 'move', projectId: column, taskId: m.id, label: 'm', version: moved.version, before: { status: 'TODO', position: m.position }, after: { status: 'DONE', position: moved.position } })
     expect(await useUndo().undo()).toBe(true)
-    expect(calls['task.move']).toEqual([{ id: 'm', status: 'TODO', afterId: 'a', beforeId: null }])
-    expect(board.columns.TODO.map(t => t.id)).toEqual(['a', 'm', 'c'])
+    expect(board.columns.TODO.map(t => t.title)).toEqual(['a', 'm', 'c'])
+    const back = await caller().task.list({ projectId: column, status: ['TODO'] })
+    expect(back.toSorted((x, y) => (x.position < y.position ? -1 : 1)).map(t => t.title)).toEqual(['a', 'm', 'c'])
 
     // Redo, but someone else moved the card meanwhile: refused before any write.
-    board.patch('m', { status: 'IN_REVIEW', position: 'b0', version: 4 })
+    board.patch(m.id, { status: 'IN_REVIEW', position: 'b0', version: 9 })
+    const before = server.requests.length
     expect(await useUndo().redo()).toBe(false)
-    expect(calls['task.move']).toHaveLength(1)
+    expect(server.requests.length).toBe(before)
+    expect((await stored(m.id)).status).toBe('TODO')
     expect(useToast().toasts.value.map(t => t.message).join()).toContain('someone else moved it since')
   })
 
   it('undoes a delete with task.restore and redoes it with task.delete', async () => {
+    const d = await caller().task.create(taskInput(projectId))
+    await caller().task.delete({ id: d.id })
     const board = useBoardStore()
-    board.setTasks('p1', [])
-    useUndoStore().record({ kind: 'delete', projectId: 'p1', taskId: 'd', label: 'KEY-4' })
-    replies['task.restore'] = () => ok(task('d', { version: 3 }))
-    replies['task.delete'] = () => ok({ id: 'd', projectId: 'p1' })
+    board.setTasks(projectId, [])
+    useUndoStore().record({ kind: 'delete', projectId, taskId: d.id, label: 'KEY-4' })
     expect(await useUndo().undo()).toBe(true)
-    expect(board.byId.d).toMatchObject({ version: 3 })
+    expect(board.byId[d.id]).toMatchObject({ title: d.title })
+    expect((await stored(d.id)).deletedAt).toBeNull()
     expect(await useUndo().redo()).toBe(true)
-    expect(board.byId.d).toBeUndefined()
-    expect(calls['task.restore']).toEqual([{ id: 'd' }])
-    expect(calls['task.delete']).toEqual([{ id: 'd' }])
+    expect(board.byId[d.id]).toBeUndefined()
+    expect((await stored(d.id)).deletedAt).toBeInstanceOf(Date)
     expect(await useUndo().redo()).toBe(false)
     expect(useToast().toasts.value.map(t => t.message)).toContain('Nothing to redo')
   })

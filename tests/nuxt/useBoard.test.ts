@@ -1,118 +1,113 @@
-import { registerEndpoint } from '@nuxt/test-utils/runtime'
+// useBoard's optimistic moves and creates against the real router (tests/factories/realRouter.ts).
 import { createPinia, setActivePinia } from 'pinia'
-import superjson from 'superjson'
-import { beforeEach, describe, expect, it } from 'vitest'
-import { readBody } from 'h3'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { useBoard } from '~/composables/useBoard'
 import { useToast } from '~/composables/useToast'
 import { isPending, useBoardStore } from '~/stores/board'
 import type { Task } from '~/utils/api'
+import { signUp, taskInput } from '../factories'
+import { serveRealRouter, type RealServer } from '../factories/realRouter'
 
-function task(id: string, position: string, status: Task['status'] = 'TODO'): Task {
-  return {
-    id, projectId: 'p1', number: 1, title: `Task ${id}`, status, priority: 'NONE', assigneeId: null, assignee: null,
-    dueDate: null, labels: [], position, version: 1, updatedAt: new Date('2026-01-01T00:00:00Z'),
-  } as Task
-}
-
-/** The server's answer to one call of a tRPC batch. */
-let moveReply: (input: { id: string, status: string }) => unknown
-let moveInputs: unknown[] = []
-
-registerEndpoint('/api/trpc/task.move', {
-  method: 'POST',
-  handler: async (event) => {
-    const body = await readBody<Record<string, { json: { id: string, status: string } }>>(event)
-    const input = body['0']!.json
-    moveInputs.push(input)
-    return [moveReply(input)]
-  },
+let server: RealServer
+/** the signed-in user's own project, and a teammate's where the signed-in user is a VIEWER */
+let own: string
+let viewOnly: string
+beforeAll(async () => {
+  server = await serveRealRouter()
+  own = (await server.me.caller.project.create({ name: 'Board' })).id
+  const owner = await signUp(server.db)
+  viewOnly = (await owner.caller.project.create({ name: 'Read only' })).id
+  await owner.caller.member.add({ projectId: viewOnly, username: server.me.user.username, role: 'VIEWER' })
+  await owner.caller.task.create(taskInput(viewOnly, { title: 'Task a' }))
 })
+afterAll(() => server.close())
+
+/** New cards in the signed-in user's own project, in order. */
+async function cards(...specs: { title: string, status?: Task['status'] }[]): Promise<Task[]> {
+  const made: Task[] = []
+  for (const spec of specs) made.push(await server.me.caller.task.create(taskInput(own, spec)))
+  return made
+}
+/** The card of the read-only project, as the signed-in user sees it. */
+const viewOnlyCard = async () => (await server.me.caller.task.list({ projectId: viewOnly }))[0]!
 
 describe('useBoard().moveTask', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    moveInputs = []
+    server.requests.length = 0
     useToast().toasts.value = []
   })
 
   it('shows the move at once and keeps the server copy on success', async () => {
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0'), task('b', 'a1'), task('d', 'a0', 'DONE')])
-    moveReply = input => ({ result: { data: superjson.serialize({ ...task(input.id, 'a1', 'DONE'), version: 2 }) } })
+    const [a, b, d] = await cards({ title: 'a' }, { title: 'b' }, { title: 'd', status: 'DONE' })
+    board.setTasks(own, [a!, b!, d!])
 
-    const pending = useBoard('p1').moveTask('a', 'DONE', 'd', null)
+    const pending = useBoard(own).moveTask(a!.id, 'DONE', d!.id, null)
     // optimistic: before the server answered
-    expect(board.columns.DONE.map(t => t.id)).toEqual(['d', 'a'])
+    expect(board.columns.DONE.map(t => t.id)).toEqual([d!.id, a!.id])
     expect(await pending).toBe(true)
 
-    expect(moveInputs).toEqual([{ id: 'a', status: 'DONE', afterId: 'd', beforeId: null }])
-    expect(board.byId.a).toMatchObject({ status: 'DONE', position: 'a1', version: 2 })
+    expect(server.inputsOf('task.move')).toEqual([{ id: a!.id, status: 'DONE', afterId: d!.id, beforeId: null }])
+    const stored = await server.db.prisma.task.findUniqueOrThrow({ where: { id: a!.id } })
+    expect(stored).toMatchObject({ status: 'DONE', version: 2 })
+    expect(stored.position > d!.position).toBe(true)
+    expect(board.byId[a!.id]).toMatchObject({ status: 'DONE', position: stored.position, version: 2 })
     expect(useToast().toasts.value).toEqual([])
   })
 
   it('puts the card back and tells the user when the server refuses', async () => {
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0'), task('b', 'a1')])
-    moveReply = () => ({ error: superjson.serialize({ message: 'Your role (VIEWER) cannot change task a', code: -32003, data: { code: 'FORBIDDEN', httpStatus: 403 } }) })
+    const a = await viewOnlyCard()
+    board.setTasks(viewOnly, [a])
 
-    expect(await useBoard('p1').moveTask('a', 'IN_PROGRESS')).toBe(false)
+    expect(await useBoard(viewOnly).moveTask(a.id, 'IN_PROGRESS')).toBe(false)
 
-    expect(board.columns.TODO.map(t => t.id)).toEqual(['a', 'b'])
+    expect(server.paths()).toEqual(['task.move'])
+    expect(board.columns.TODO.map(t => t.id)).toEqual([a.id])
     expect(board.columns.IN_PROGRESS).toEqual([])
     const toasts = useToast().toasts.value
     expect(toasts).toHaveLength(1)
     expect(toasts[0]).toMatchObject({ kind: 'error' })
-    expect(toasts[0]!.message).toContain('cannot change task a')
+    expect(toasts[0]!.message).toContain(`Your role (VIEWER) cannot change task ${a.id}`)
   })
-})
-
-let createReply: (input: { title: string, status: string }) => unknown
-/** The endpoint holds its answer until the test opens the gate, whichever comes first. */
-let releaseCreate: () => void = () => {}
-let gate: Promise<void> = Promise.resolve()
-
-registerEndpoint('/api/trpc/task.create', {
-  method: 'POST',
-  handler: async (event) => {
-    const body = await readBody<Record<string, { json: { title: string, status: string } }>>(event)
-    await gate
-    return [createReply(body['0']!.json)]
-  },
 })
 
 describe('useBoard().createTask', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    gate = new Promise<void>((resolve) => {
-      releaseCreate = resolve
-    })
   })
 
   it('shows a pending card at the end of the column until the server answers', async () => {
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0')])
-    createReply = input => ({ result: { data: superjson.serialize({ ...task('new', 'a1'), title: input.title, number: 7 }) } })
+    const [a] = await cards({ title: 'first' })
+    board.setTasks(own, [a!])
+    // The server holds its answer until the pending card has been seen.
+    const release = server.hold()
 
-    const saving = useBoard('p1').createTask('TODO', 'Ship it')
-    expect(board.columns.TODO.map(t => t.title)).toEqual(['Task a', 'Ship it'])
+    const saving = useBoard(own).createTask('TODO', 'Ship it')
+    expect(board.columns.TODO.map(t => t.title)).toEqual(['first', 'Ship it'])
     expect(isPending(board.columns.TODO[1]!)).toBe(true)
 
-    releaseCreate()
-    await saving
-    expect(board.columns.TODO.map(t => t.id)).toEqual(['a', 'new'])
-    expect(board.byId.new).toMatchObject({ title: 'Ship it', number: 7 })
+    release()
+    const created = await saving
+    const stored = await server.db.prisma.task.findFirstOrThrow({ where: { projectId: own, title: 'Ship it' } })
+    expect(created).toMatchObject({ id: stored.id, number: stored.number })
+    expect(board.columns.TODO.map(t => t.id)).toEqual([a!.id, stored.id])
+    expect(board.byId[stored.id]).toMatchObject({ title: 'Ship it', number: stored.number })
   })
 
   it('removes the pending card when the server refuses', async () => {
     const board = useBoardStore()
-    board.setTasks('p1', [task('a', 'a0')])
-    createReply = () => ({ error: superjson.serialize({ message: 'Your role (VIEWER) cannot do this', code: -32003, data: { code: 'FORBIDDEN', httpStatus: 403 } }) })
+    const a = await viewOnlyCard()
+    board.setTasks(viewOnly, [a])
+    const release = server.hold()
 
-    const saving = useBoard('p1').createTask('TODO', 'Nope')
+    const saving = useBoard(viewOnly).createTask('TODO', 'Nope')
     expect(board.columns.TODO).toHaveLength(2)
-    releaseCreate()
-    await expect(saving).rejects.toThrow(/cannot do this/)
-    expect(board.columns.TODO.map(t => t.id)).toEqual(['a'])
+    release()
+    await expect(saving).rejects.toThrow(`Your role (VIEWER) cannot do this in project ${viewOnly}`)
+    expect(board.columns.TODO.map(t => t.id)).toEqual([a.id])
+    expect(await server.db.prisma.task.count({ where: { projectId: viewOnly, title: 'Nope' } })).toBe(0)
   })
 })
