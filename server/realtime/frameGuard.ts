@@ -1,10 +1,18 @@
 import type { WebSocket } from 'ws'
 
-/** Largest incoming frame accepted on the socket (bytes); bigger ones close it with 1009. */
+/**
+ * Largest incoming message accepted on the socket (bytes). Enforced by `ws` itself as its
+ * `maxPayload` ({@link wsServerOptions}): it reads the frame header's length and closes the socket
+ * with 1009 before buffering the payload.
+ */
 export const MAX_FRAME_BYTES = 64 * 1024
+
+/** Options of the `ws` server our sockets come from (crossws `serverOptions`, see server/plugins/wsServerOptions.ts). */
+export const wsServerOptions = { maxPayload: MAX_FRAME_BYTES }
 
 /** Close codes used by the guard (RFC 6455 §7.4.1). */
 export const CLOSE_UNSUPPORTED_DATA = 1003
+/** Sent by `ws` for a message over its `maxPayload` ({@link MAX_FRAME_BYTES}). */
 export const CLOSE_MESSAGE_TOO_BIG = 1009
 /** Too many messages: the client sent faster than {@link messageRate} allows. */
 export const CLOSE_TOO_MANY_MESSAGES = 4029
@@ -20,11 +28,6 @@ export const messageRate = { burst: 200, perSecond: 50 }
 
 type RawData = Buffer | ArrayBuffer | Buffer[]
 
-function byteLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0)
-  return data.byteLength
-}
-
 function toText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString()
   return Buffer.from(data as ArrayBuffer).toString()
@@ -38,7 +41,6 @@ export function checkFrame(data: RawData, isBinary: boolean): { code: number, re
 
 /** The close code for a bad frame, or what a good one costs against the socket's message rate. */
 function inspectFrame(data: RawData, isBinary: boolean): { code: number, reason: string } | { cost: number } {
-  if (byteLength(data) > MAX_FRAME_BYTES) return { code: CLOSE_MESSAGE_TOO_BIG, reason: 'Message too big' }
   if (isBinary) return { code: CLOSE_UNSUPPORTED_DATA, reason: 'Binary frames are not supported' }
   const text = toText(data)
   if (text === 'PING' || text === 'PONG') return { cost: 1 }
