@@ -38,6 +38,9 @@ describe('guardSocket', () => {
     expect(raw.close).toHaveBeenCalledWith(1003, 'Invalid JSON')
     socket.off('message', a)
     expect(raw.listenerCount('message')).toBe(1)
+    raw.readyState = 1
+    socket.off('message', b)
+    expect(raw.listenerCount('message')).toBe(0)
   })
 })
 
