@@ -167,7 +167,6 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     const req = toIncomingMessage(peer.request)
     const connId = randomUUID()
     const ip = clientIp(peer, useEnv().TRUST_PROXY)
-    // Counted, capped per address (4429), and given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408).
     // Counted, capped per address (4429), given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408),
     // kept alive; on close, presence and the log line (onSocketClosed).
     const live = registry.open(socket, connId, ip)
