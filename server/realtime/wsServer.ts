@@ -154,6 +154,12 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     },
     onError: ({ error, path, ctx, req }) => {
       const live = peers.get(req)
+      // A protocol error of the socket itself (a message over maxPayload: `ws` closes with 1009): the client's fault.
+      const wsCode = (error.cause as { code?: unknown } | undefined)?.code
+      if (typeof wsCode === 'string' && wsCode.startsWith('WS_ERR_')) {
+        logger.warn('socket closed on a protocol error', { code: wsCode, connId: live?.connId, ip: live?.ip })
+        return
+      }
       logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? live?.userId ?? null, ip: live?.ip, connId: live?.connId })
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
     },
