@@ -84,7 +84,10 @@ describe('maxPayload (ws rejects oversized messages before they are buffered)', 
   it('closes with 1009 past MAX_FRAME_BYTES, and the guard never sees the message', async () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', ...wsServerOptions })
     const seen: number[] = []
+    const errors: string[] = []
     wss.on('connection', (socket) => {
+      // `ws` reports the oversized message as an error of the socket too (tRPC's handler listens in the app).
+      socket.on('error', (error: Error & { code?: string }) => errors.push(error.code ?? error.message))
       guardSocket(socket).on('message', (data: Buffer) => seen.push(data.length))
     })
     await new Promise(resolve => wss.once('listening', resolve))
@@ -102,6 +105,7 @@ describe('maxPayload (ws rejects oversized messages before they are buffered)', 
       expect(seen).toEqual([])
       expect(await closeAfter(`"${'x'.repeat(MAX_FRAME_BYTES)}"`)).toBe(CLOSE_MESSAGE_TOO_BIG)
       expect(seen).toEqual([])
+      expect(errors).toEqual(['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'])
     }
     finally {
       for (const client of wss.clients) client.terminate()
