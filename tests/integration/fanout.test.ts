@@ -160,7 +160,9 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     const text = 'n'.repeat(300)
     await owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { description: text } })
     const isEdit = (f: string) => f.includes(`"${text}"`)
-    const [direct2, loop2, named2] = await Promise.all([compactDirect, compactLoop, named].map(c => c.waitFor(isEdit)))
+    const direct2 = await compactDirect.waitFor(isEdit)
+    const loop2 = await compactLoop.waitFor(isEdit)
+    const named2 = await named.waitFor(isEdit)
     // The direct fan-out and tRPC's own loop send the very same compact bytes.
     expect(direct2).toBe(loop2)
     expect(direct2).toContain(`[2,{"description":"${text}"}]`)
