@@ -1,4 +1,4 @@
-import { fromWireEvent, type ProjectEvent } from '~~/shared/events'
+import { EVENT_WIRE_COMPACT, fromWireEvent, type ProjectEvent } from '~~/shared/events'
 import { liveAnnouncementText } from '~/utils/liveAnnouncement'
 import { applyProjectEvent, memberToastText, statusToastText } from '~/utils/projectEvents'
 
@@ -91,8 +91,9 @@ export function useProjectLive(projectId: MaybeRefOrGetter<string>, fromSeq: May
     const client = nuxtApp.$trpcWs
     if (!client) return
     realtime.startAt(project, seq)
-    const subscription = client.project.onEvent.subscribe({ projectId: project, lastEventId: String(seq) }, {
-      onData: ({ data }) => handle(project, fromWireEvent(data)),
+    // Compact frames (docs/websocket.md): expanded here, the one entry point; polling pages come named.
+    const subscription = client.project.onEvent.subscribe({ projectId: project, lastEventId: String(seq), wire: EVENT_WIRE_COMPACT }, {
+      onData: ({ id, data }) => handle(project, fromWireEvent(data, project, id)),
       onError: (err) => {
         // BAD_REQUEST: the log is behind what we rendered (restored database); the page must reload.
         toast.error(`Live updates stopped: ${errorMessage(err)} Reload the page to see the latest changes.`)

@@ -1,9 +1,14 @@
-import superjson from 'superjson'
-import type { WebSocket } from 'ws'
-import { membershipEndingEvents, toWireEvent, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
+import { EVENT_WIRE_COMPACT, membershipEndingEvents, type EventWireVersion, type ProjectEvent } from '../../shared/events'
 import { logger } from '../utils/logger'
-import { deepFreeze, useEventBus, type EventBus } from './bus'
+import { useEventBus, type EventBus } from './bus'
 import { eventMetrics } from './eventMetrics'
+import { BoundSink, eventFrame } from './wireFrames'
+import type { SendGate } from './sendGate'
+
+// The pieces of the direct fan-out, for the modules that import them from here.
+export { CLOSE_SLOW_CONSUMER, queuedCost, SendGate, sendLimits } from './sendGate'
+export { BoundSink, configureFanout, markDirectFanout, sinkOf, supportsDirectFanout, wireEventOf } from './wireFrames'
+export { PresenceSink, presenceFanoutMetrics } from './presenceSink'
 
 /**
  * Direct fan-out of project events to sockets, past tRPC's per-subscription loop.
@@ -22,149 +27,7 @@ import { eventMetrics } from './eventMetrics'
  * errors, and the stock `wsLink` client.
  */
 
-/** Socket send buffer limits (bytes queued in `ws` + the kernel). */
-export const sendLimits = {
-  /** Over this, ephemeral frames (presence, typing) are dropped. */
-  softBytes: 1024 * 1024,
-  /** Over this, the socket is closed at once. */
-  hardBytes: 8 * 1024 * 1024,
-  /** A socket that stays over `softBytes` this long is closed. */
-  stuckMs: 15_000,
-  /**
-   * What each write waiting in the socket's queue costs beyond its bytes (the write request and
-   * Buffer objects Node keeps for it). Without it a flood of tiny frames (`PONG`: 6 bytes on the wire,
-   * hundreds in memory) would take gigabytes to reach `hardBytes`.
-   */
-  perWriteBytes: 256,
-}
-
-interface NodeSocketLike { _socket?: { _writableState?: { bufferedRequestCount?: number } } }
-
-/**
- * Bytes queued for a socket and not yet taken by the network, plus {@link sendLimits}.perWriteBytes
- * for each write waiting in Node's queue (`bufferedRequestCount` of the TCP socket's writable state,
- * read only when something is queued: the usual case costs one property read).
- */
-export function queuedCost(socket: WebSocket): number {
-  const buffered = socket.bufferedAmount
-  if (buffered === 0) return 0
-  const writes = (socket as unknown as NodeSocketLike)._socket?._writableState?.bufferedRequestCount ?? 0
-  return buffered + writes * sendLimits.perWriteBytes
-}
-
-/** Close code for a socket whose reader cannot keep up: reconnect, and resume from the last id. */
-export const CLOSE_SLOW_CONSUMER = 4008
-const WS_OPEN = 1
-
-/**
- * Everything sent to one socket goes through here: frames from tRPC's adapter and from the direct
- * fan-out alike. It bounds what may pile up for a slow reader.
- */
-export class SendGate {
-  private overSince = 0
-  droppedEphemeral = 0
-  closedSlow = false
-
-  constructor(readonly socket: WebSocket, private readonly events: { onDrop?: () => void, onSlow?: () => void } = {}) {}
-
-  /** Sends a text frame; false when it was dropped (socket closing, or ephemeral and over the soft bound). */
-  send(frame: string | Buffer, ephemeral = false): boolean {
-    const socket = this.socket
-    if (socket.readyState !== WS_OPEN || this.closedSlow) return false
-    const buffered = queuedCost(socket)
-    if (buffered > sendLimits.softBytes) {
-      const now = Date.now()
-      if (!this.overSince) this.overSince = now
-      if (buffered > sendLimits.hardBytes || now - this.overSince > sendLimits.stuckMs) {
-        this.closeSlow(buffered)
-        return false
-      }
-      if (ephemeral) {
-        this.droppedEphemeral++
-        this.events.onDrop?.()
-        return false
-      }
-    }
-    else {
-      this.overSince = 0
-    }
-    if (typeof frame === 'string') socket.send(frame)
-    else socket.send(frame, { binary: false })
-    return true
-  }
-
-  private closeSlow(buffered: number) {
-    this.closedSlow = true
-    this.events.onSlow?.()
-    logger.warn('closing a slow WebSocket consumer', { bufferedBytes: buffered })
-    this.socket.close(CLOSE_SLOW_CONSUMER, 'Too far behind: reconnect and resume')
-    // The close frame waits behind everything queued; a reader that stalled may never take it.
-    setTimeout(() => {
-      if (this.socket.readyState !== 3) this.socket.terminate()
-    }, 2_000).unref()
-  }
-}
-
-type Serialize = (value: unknown) => unknown
-let serializeOutput: Serialize = value => superjson.serialize(value)
-
-/** The router's output serializer, so direct frames match the adapter's (wsServer sets it). */
-export function configureFanout(options: { serialize: Serialize }) {
-  serializeOutput = options.serialize
-}
-
-/** What `project.onEvent` sends of each event object (plain JSON, long texts without `from`), built once. */
-const wireEvents = new WeakMap<ProjectEvent, ProjectEventWire>()
-export function wireEventOf(event: ProjectEvent): ProjectEventWire {
-  let wire = wireEvents.get(event)
-  if (wire === undefined) {
-    wire = deepFreeze(toWireEvent(event))
-    wireEvents.set(event, wire)
-  }
-  return wire
-}
-
-/** `data` of a tracked item as tRPC encodes it, once per event object. */
-const payloads = new WeakMap<ProjectEvent, string>()
-function payloadOf(event: ProjectEvent): string {
-  let payload = payloads.get(event)
-  if (payload === undefined) {
-    payload = JSON.stringify(serializeOutput({ id: String(event.seq), data: wireEventOf(event) }))
-    payloads.set(event, payload)
-  }
-  return payload
-}
-
-/** The frame tRPC's ws adapter sends for `tracked(String(seq), event)` on subscription `prefix`. */
-function frameOf(prefix: string, event: ProjectEvent): Buffer {
-  return Buffer.from(`${prefix}${payloadOf(event)},"id":"${event.seq}"}}`)
-}
-
 export type SinkWake = 'stalled' | 'ended' | null
-
-/**
- * A subscription whose frames leave past tRPC's loop: its generator yields the sink (never sent),
- * the ws encoder binds it to the subscription's id from the adapter's envelope, and the socket's
- * send gate attaches it. `project.onEvent` ({@link DirectSink}) and `presence.onProject`
- * ({@link PresenceSink}) are the two kinds.
- */
-export abstract class BoundSink {
-  protected gate: SendGate | null = null
-  /** `{"id":…,"result":{"type":"data","data":` — what tRPC's adapter writes before a data item. */
-  protected prefix = ''
-
-  get attached() {
-    return this.gate !== null
-  }
-
-  /** Called by the ws encoder, which sees the envelope tRPC's adapter wraps this sink in. */
-  bind(id: string | number, jsonrpc: string | undefined) {
-    this.prefix = `{"id":${JSON.stringify(id)}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
-  }
-
-  /** Called by the socket's send gate when the adapter "sends" this sink. */
-  abstract attach(gate: SendGate): void
-}
 
 /**
  * One subscription's place in its project's fan-out set. Delivers in seq order without gaps or
@@ -184,8 +47,15 @@ export class DirectSink extends BoundSink {
     readonly userId: string,
     /** The last seq this subscription has sent. */
     public last: number,
+    /** The wire form its subscriber asked for (`project.onEvent`'s `wire`). */
+    readonly wire: EventWireVersion | null = null,
   ) {
     super()
+  }
+
+  /** Key of this sink's frame among those built for one event: its prefix, and its wire form. */
+  private get frameKey() {
+    return this.wire === EVENT_WIRE_COMPACT ? `2${this.prefix}` : this.prefix
   }
 
   /** Called by the socket's send gate when the adapter "sends" this sink: from now on events go straight to it. */
@@ -200,7 +70,7 @@ export class DirectSink extends BoundSink {
     this.gate = null
   }
 
-  /** A live event from the bus (`frames`: frames already built for this event, by prefix). */
+  /** A live event from the bus (`frames`: frames already built for this event, by prefix and form). */
   deliver(event: ProjectEvent, frames?: Map<string, Buffer>) {
     if (this.ended || !this.gate) return
     if (this.stalled) {
@@ -227,10 +97,11 @@ export class DirectSink extends BoundSink {
   /** Sends the next event in order (from the bus, or from the log during a backfill). */
   write(event: ProjectEvent, frames?: Map<string, Buffer>) {
     if (this.ended || !this.gate) return
-    let frame = frames?.get(this.prefix)
+    const key = this.frameKey
+    let frame = frames?.get(key)
     if (!frame) {
-      frame = frameOf(this.prefix, event)
-      frames?.set(this.prefix, frame)
+      frame = eventFrame(this.prefix, event, this.wire)
+      frames?.set(key, frame)
     }
     this.last = event.seq
     // Refused only when the socket is closing (or was just closed as too slow): stop fanning out to it.
@@ -328,87 +199,3 @@ class FanoutRegistry {
 }
 
 export const fanout = new FanoutRegistry()
-
-const DIRECT_FANOUT = Symbol('tt.directFanout')
-
-/** Marks a context as served by our socket handler (whose send gate attaches sinks); survives `{ ...ctx }`. */
-export function markDirectFanout<T extends object>(ctx: T): T {
-  Object.defineProperty(ctx, DIRECT_FANOUT, { value: true, enumerable: true })
-  return ctx
-}
-
-export function supportsDirectFanout(ctx: object): boolean {
-  return (ctx as Record<symbol, unknown>)[DIRECT_FANOUT] === true
-}
-
-/** What `superjson` makes of a yielded sink: it leaves class instances alone, so `json` is the sink. */
-export function sinkOf(data: unknown): BoundSink | null {
-  const json = (data as { json?: unknown } | null)?.json
-  return json instanceof BoundSink ? json : null
-}
-
-/** Frames of presence messages (one message object goes to every watcher of its project), by prefix. */
-const presenceFrames = new WeakMap<object, { payload: string, frames: Map<string, Buffer> }>()
-
-/** Direct presence frames written and dropped (reader behind: presence is ephemeral), for tests and metrics. */
-export const presenceFanoutMetrics = { framesWritten: 0, framesDropped: 0 }
-
-/**
- * One `presence.onProject` subscription past tRPC's loop (decision 0005 applied to presence): the
- * project's hub hands it each coalesced patch, the patch is serialized once for all its watchers on
- * this instance and the frame built once per subscription id — what the adapter would send for an
- * untracked item — and written as an ephemeral frame (dropped for a reader far behind, like the
- * adapter's presence frames). Messages that arrive before the sink is attached wait, in order.
- */
-export class PresenceSink extends BoundSink {
-  private pending: object[] = []
-  ended = false
-
-  /** A message for this subscriber: sent now when attached, else kept until {@link attach}. */
-  deliver(message: object) {
-    if (this.ended) return
-    if (!this.gate) {
-      this.pending.push(message)
-      return
-    }
-    this.write(message)
-  }
-
-  attach(gate: SendGate) {
-    if (!this.prefix || this.ended) return
-    this.gate = gate
-    const pending = this.pending
-    this.pending = []
-    for (const message of pending) this.write(message)
-  }
-
-  detach() {
-    this.ended = true
-    this.gate = null
-    this.pending = []
-  }
-
-  /** The messages waiting for {@link attach}, handed back (the sink was never attached). */
-  takePending(): object[] {
-    const pending = this.pending
-    this.pending = []
-    return pending
-  }
-
-  private write(message: object) {
-    const gate = this.gate!
-    let cached = presenceFrames.get(message)
-    if (!cached) {
-      cached = { payload: JSON.stringify(serializeOutput(message)), frames: new Map() }
-      presenceFrames.set(message, cached)
-    }
-    let frame = cached.frames.get(this.prefix)
-    if (!frame) {
-      frame = Buffer.from(`${this.prefix}${cached.payload}}}`)
-      cached.frames.set(this.prefix, frame)
-    }
-    if (gate.send(frame, true)) presenceFanoutMetrics.framesWritten++
-    else if (gate.socket.readyState !== WS_OPEN || gate.closedSlow) this.detach()
-    else presenceFanoutMetrics.framesDropped++
-  }
-}

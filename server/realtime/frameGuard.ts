@@ -1,10 +1,18 @@
 import type { WebSocket } from 'ws'
 
-/** Largest incoming frame accepted on the socket (bytes); bigger ones close it with 1009. */
+/**
+ * Largest incoming message accepted on the socket (bytes). Enforced by `ws` itself as its
+ * `maxPayload` ({@link wsServerOptions}): it reads the frame header's length and closes the socket
+ * with 1009 before buffering the payload.
+ */
 export const MAX_FRAME_BYTES = 64 * 1024
+
+/** Options of the `ws` server our sockets come from (crossws `serverOptions`, see server/plugins/wsServerOptions.ts). */
+export const wsServerOptions = { maxPayload: MAX_FRAME_BYTES }
 
 /** Close codes used by the guard (RFC 6455 §7.4.1). */
 export const CLOSE_UNSUPPORTED_DATA = 1003
+/** Sent by `ws` for a message over its `maxPayload` ({@link MAX_FRAME_BYTES}). */
 export const CLOSE_MESSAGE_TOO_BIG = 1009
 /** Too many messages: the client sent faster than {@link messageRate} allows. */
 export const CLOSE_TOO_MANY_MESSAGES = 4029
@@ -20,11 +28,6 @@ export const messageRate = { burst: 200, perSecond: 50 }
 
 type RawData = Buffer | ArrayBuffer | Buffer[]
 
-function byteLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0)
-  return data.byteLength
-}
-
 function toText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString()
   return Buffer.from(data as ArrayBuffer).toString()
@@ -38,7 +41,6 @@ export function checkFrame(data: RawData, isBinary: boolean): { code: number, re
 
 /** The close code for a bad frame, or what a good one costs against the socket's message rate. */
 function inspectFrame(data: RawData, isBinary: boolean): { code: number, reason: string } | { cost: number } {
-  if (byteLength(data) > MAX_FRAME_BYTES) return { code: CLOSE_MESSAGE_TOO_BIG, reason: 'Message too big' }
   if (isBinary) return { code: CLOSE_UNSUPPORTED_DATA, reason: 'Binary frames are not supported' }
   const text = toText(data)
   if (text === 'PING' || text === 'PONG') return { cost: 1 }
@@ -52,83 +54,121 @@ function inspectFrame(data: RawData, isBinary: boolean): { code: number, reason:
 }
 
 export interface GuardOptions {
-  /** Replaces the socket's own `send` (the send gate of server/realtime/fanout.ts). */
+  /** Replaces the socket's own `send` (the send gate of server/realtime/sendGate.ts). */
   send?: (data: unknown) => void
   /** Called once when the socket is closed for flooding (metrics). */
   onFlood?: () => void
+  /** Its `seenAt` is set to `Date.now()` on every incoming frame (the registry's keep-alive reads it). */
+  activity?: { seenAt: number }
   /** Clock for the message rate (tests). */
   now?: () => number
 }
 
+type Listener = (data: RawData, isBinary: boolean) => void
+
 /**
- * The socket as tRPC gets it: its 'message' listeners only see frames that pass `checkFrame`.
- * A bad frame closes the socket with its code, and nothing after it is delivered. `send`, when
- * given, replaces the socket's own (the send gate of server/realtime/fanout.ts).
+ * The guard of one socket: its state in fields and its behaviour on the prototype, so a socket costs
+ * this object, its proxy and one listener on the real socket. tRPC's 'message' listeners are kept
+ * here and called by that one listener, once the frame has passed: each frame is checked once, and
+ * no frame is kept after it was handled.
  */
-export function guardSocket(socket: WebSocket, options: GuardOptions = {}): WebSocket {
-  const { send, onFlood, now = Date.now } = options
-  let verdict: { data: unknown, ok: boolean } | null = null
-  let closing = false
-  let tokens = messageRate.burst
-  let refilledAt = now()
-  const close = (code: number, reason: string) => {
-    closing = true
+class SocketGuard implements ProxyHandler<WebSocket> {
+  private tokens = messageRate.burst
+  private refilledAt: number
+  private closing = false
+  private readonly listeners: Listener[] = []
+  private readonly dispatch: Listener
+
+  constructor(private readonly socket: WebSocket, private readonly options: GuardOptions) {
+    this.refilledAt = this.now()
+    this.dispatch = (data, isBinary) => {
+      if (!this.pass(data, isBinary)) return
+      for (const listener of [...this.listeners]) listener(data, isBinary)
+    }
+  }
+
+  private now() {
+    return this.options.now ? this.options.now() : Date.now()
+  }
+
+  private close(code: number, reason: string) {
+    this.closing = true
+    const socket = this.socket
     socket.close(code, reason)
     // The close frame waits behind whatever is queued for a reader that may never take it.
     setTimeout(() => {
       if (socket.readyState !== 3) socket.terminate()
     }, 2_000).unref()
   }
-  const pass = (data: RawData, isBinary: boolean): boolean => {
+
+  private pass(data: RawData, isBinary: boolean): boolean {
     // Once the server closes a socket (revoked, flooding, too slow…), nothing it sends is run.
-    if (closing || socket.readyState !== 1) return false
-    // tRPC registers several 'message' listeners: check each frame once.
-    if (verdict?.data === data) return verdict.ok
+    if (this.closing || this.socket.readyState !== 1) return false
+    if (this.options.activity) this.options.activity.seenAt = Date.now()
     const inspected = inspectFrame(data, isBinary)
     if ('code' in inspected) {
-      verdict = { data, ok: false }
-      close(inspected.code, inspected.reason)
+      this.close(inspected.code, inspected.reason)
       return false
     }
-    const t = now()
-    tokens = Math.min(messageRate.burst, tokens + ((t - refilledAt) / 1000) * messageRate.perSecond)
-    refilledAt = t
-    tokens -= inspected.cost
-    if (tokens < 0) {
-      verdict = { data, ok: false }
-      onFlood?.()
-      close(CLOSE_TOO_MANY_MESSAGES, 'Too many messages')
+    const t = this.now()
+    this.tokens = Math.min(messageRate.burst, this.tokens + ((t - this.refilledAt) / 1000) * messageRate.perSecond) - inspected.cost
+    this.refilledAt = t
+    if (this.tokens < 0) {
+      this.options.onFlood?.()
+      this.close(CLOSE_TOO_MANY_MESSAGES, 'Too many messages')
       return false
     }
-    verdict = { data, ok: true }
     return true
   }
-  const wrapped = new WeakMap<(...args: never[]) => unknown, (...args: never[]) => unknown>()
-  return new Proxy(socket, {
-    get(target, prop, receiver) {
-      if (prop === 'on' || prop === 'addListener' || prop === 'once') {
-        return (event: string, listener: (data: RawData, isBinary: boolean) => void) => {
-          if (event !== 'message') {
-            target[prop](event, listener as never)
-            return receiver
-          }
-          const guarded = (data: RawData, isBinary: boolean) => {
-            if (pass(data, isBinary)) listener(data, isBinary)
-          }
-          wrapped.set(listener as never, guarded as never)
-          target[prop]('message', guarded)
-          return receiver
+
+  private addMessageListener(listener: Listener, once: boolean) {
+    const entry: Listener = once
+      ? (data, isBinary) => {
+          this.removeMessageListener(entry)
+          listener(data, isBinary)
         }
+      : listener
+    if (once) onceOriginals.set(entry, listener)
+    this.listeners.push(entry)
+    if (this.listeners.length === 1) this.socket.on('message', this.dispatch)
+  }
+
+  private removeMessageListener(listener: Listener) {
+    const index = this.listeners.findIndex(entry => entry === listener || onceOriginals.get(entry) === listener)
+    if (index === -1) return
+    this.listeners.splice(index, 1)
+    if (this.listeners.length === 0) this.socket.off('message', this.dispatch)
+  }
+
+  get(target: WebSocket, prop: string | symbol, receiver: unknown): unknown {
+    if (prop === 'on' || prop === 'addListener' || prop === 'once') {
+      return (event: string, listener: Listener) => {
+        if (event === 'message') this.addMessageListener(listener, prop === 'once')
+        else target[prop](event, listener as never)
+        return receiver
       }
-      if (prop === 'send' && send) return send
-      if (prop === 'off' || prop === 'removeListener') {
-        return (event: string, listener: (...args: never[]) => unknown) => {
-          target[prop](event, (wrapped.get(listener) ?? listener) as never)
-          return receiver
-        }
+    }
+    if (prop === 'off' || prop === 'removeListener') {
+      return (event: string, listener: Listener) => {
+        if (event === 'message') this.removeMessageListener(listener)
+        else target[prop](event, listener as never)
+        return receiver
       }
-      const value = Reflect.get(target, prop, target) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+    }
+    if (prop === 'send' && this.options.send) return this.options.send
+    const value = Reflect.get(target, prop, target) as unknown
+    return typeof value === 'function' ? value.bind(target) : value
+  }
+}
+
+/** The listener a `once` entry wraps (to remove it by the listener it was given). */
+const onceOriginals = new WeakMap<Listener, Listener>()
+
+/**
+ * The socket as tRPC gets it: its 'message' listeners only see frames that pass `checkFrame` and
+ * the message rate. A bad frame closes the socket with its code, and nothing after it is delivered.
+ * `send`, when given, replaces the socket's own (the send gate of server/realtime/sendGate.ts).
+ */
+export function guardSocket(socket: WebSocket, options: GuardOptions = {}): WebSocket {
+  return new Proxy(socket, new SocketGuard(socket, options))
 }

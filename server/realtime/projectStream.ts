@@ -1,5 +1,5 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
-import { membershipEndingEvents, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
+import { membershipEndingEvents, type EventWireVersion, type ProjectEvent, type ProjectEventOnWire } from '../../shared/events'
 import { requireRole } from '../services/access'
 import { DomainError } from '../services/errors'
 import { readEvents } from '../services/events'
@@ -17,6 +17,8 @@ export interface ProjectStreamInput {
   projectId: string
   /** the last seq the client has (a `tracked` id); absent or null = only what happens from now */
   lastEventId?: string | null
+  /** 2 = the compact wire form (shared/events.ts `ProjectEventCompact`); absent = the named form */
+  wire?: EventWireVersion | null
 }
 
 export interface ProjectStreamOptions {
@@ -55,7 +57,7 @@ export async function openProjectEventStream(
   input: ProjectStreamInput,
   signal: AbortSignal | undefined,
   options: ProjectStreamOptions = {},
-): Promise<AsyncGenerator<TrackedEnvelope<ProjectEventWire>, void, unknown>> {
+): Promise<AsyncGenerator<TrackedEnvelope<ProjectEventOnWire>, void, unknown>> {
   const bus = options.bus ?? useEventBus()
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
@@ -90,7 +92,7 @@ export async function openProjectEventStream(
     const emit = (event: ProjectEvent) => {
       last = event.seq
       if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === userId) ended = true
-      return tracked(String(event.seq), wireEventOf(event))
+      return tracked(String(event.seq), wireEventOf(event, input.wire))
     }
     /** Everything in the log after `last` and before `before` (null: up to the newest). */
     async function* fromLog(before: number | null) {
@@ -137,8 +139,8 @@ export async function openProjectEventStream(
     try {
       if (resumeFrom !== null) yield* fromLog(null)
       if (options.direct && !ended && !signal?.aborted) {
-        const sink = new DirectSink(projectId, userId, last)
-        yield sink as unknown as TrackedEnvelope<ProjectEventWire>
+        const sink = new DirectSink(projectId, userId, last, input.wire)
+        yield sink as unknown as TrackedEnvelope<ProjectEventOnWire>
         if (sink.attached) {
           // The project's fan-out set delivers from now on; hand over what this stream still holds.
           unsubscribe()

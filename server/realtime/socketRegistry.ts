@@ -5,6 +5,7 @@ import type { Context } from '../trpc/context'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
 import type { Revocation, RevocationBus } from './revocation'
+import { LiveSocket } from './liveSocket'
 import { socketMetrics } from './socketMetrics'
 import type { SocketSlots } from './socketSlots'
 
@@ -14,6 +15,8 @@ export const CLOSE_UNAUTHORIZED = 4401
 export const CLOSE_AUTH_TIMEOUT = 4408
 /** Too many sockets for this user (WS_MAX_PER_USER) or this address (WS_MAX_PER_IP). */
 export const CLOSE_TOO_MANY_SOCKETS = 4429
+
+export { LiveSocket }
 
 /** How often each socket's credential is checked again (catches expiry and lost revocations). */
 export const RECHECK_MS = 15_000
@@ -27,24 +30,15 @@ export interface SocketRegistryOptions {
   revocations: RevocationBus
   slots: SocketSlots
   database: () => Promise<Db>
-}
-
-/** One open socket as the registry sees it. */
-export class LiveSocket {
-  userId: string | null = null
-  sessionId: string | undefined
-  apiTokenId: string | undefined
-  /** Slot keys held (`ip:…`, `user:…`), released on close. */
-  readonly keys: string[] = []
-  /** Resolves false when the address is over its cap (the socket is then closing). */
-  admitted: Promise<boolean> = Promise.resolve(true)
-  closing = false
-  closed = false
-  authPending = false
-  authTimedOut = false
-  authTimer: ReturnType<typeof setTimeout> | undefined
-
-  constructor(readonly socket: WebSocket, readonly connId: string, readonly ip: string) {}
+  /**
+   * Keep-alive, for every socket by one sweeping timer: a socket quiet for `pingMs` is sent `PING`
+   * (through its send gate), and terminated when nothing came back `pongWaitMs` later. The sweep runs
+   * every `pongWaitMs`, so a ping leaves after `pingMs` to `pingMs + pongWaitMs` of quiet and a dead
+   * socket is cut `pongWaitMs` to twice that after its ping. Absent: no keep-alive.
+   */
+  keepAlive?: { pingMs: number, pongWaitMs: number }
+  /** Called once when a socket has closed (after the registry let it go). */
+  onClose?: (live: LiveSocket, code: number, reason: Buffer) => void
 }
 
 function addTo(map: Map<string, Set<LiveSocket>>, key: string, live: LiveSocket) {
@@ -79,6 +73,7 @@ export class SocketRegistry {
   private readonly byToken = new Map<string, Set<LiveSocket>>()
   private readonly unsubscribe: () => void
   private readonly timer: ReturnType<typeof setInterval> | undefined
+  private readonly keepAliveTimer: ReturnType<typeof setInterval> | undefined
   private rechecking: Promise<number> | null = null
 
   constructor(private readonly options: SocketRegistryOptions) {
@@ -89,6 +84,28 @@ export class SocketRegistry {
       }, options.recheckMs)
       this.timer.unref()
     }
+    if (options.keepAlive) {
+      this.keepAliveTimer = setInterval(() => this.sweep(), options.keepAlive.pongWaitMs)
+      this.keepAliveTimer.unref()
+    }
+  }
+
+  /** One keep-alive pass over every socket (see {@link SocketRegistryOptions}.keepAlive). */
+  sweep(now = Date.now()) {
+    const { pingMs, pongWaitMs } = this.options.keepAlive ?? { pingMs: 30_000, pongWaitMs: 5_000 }
+    for (const live of this.sockets) {
+      if (live.closed) continue
+      if (live.pingedAt) {
+        if (live.seenAt >= live.pingedAt) live.pingedAt = 0
+        else if (now - live.pingedAt >= pongWaitMs) live.socket.terminate()
+        continue
+      }
+      if (now - live.seenAt >= pingMs) {
+        live.pingedAt = now
+        if (live.gate) live.gate.send('PING')
+        else live.socket.send('PING')
+      }
+    }
   }
 
   /** A socket opened: counts it, takes its address's slot, and gives it WS_AUTH_TIMEOUT_SECONDS to authenticate. */
@@ -97,7 +114,7 @@ export class SocketRegistry {
     this.sockets.add(live)
     socketMetrics.open++
     socketMetrics.opened++
-    socket.once('close', () => this.closed(live))
+    socket.once('close', (code: number, reason: Buffer) => this.closed(live, code, reason))
     live.authTimer = setTimeout(() => {
       live.authTimer = undefined
       if (live.userId || live.closing) return
@@ -252,7 +269,7 @@ export class SocketRegistry {
     removeFrom(this.byToken, live.apiTokenId, live)
   }
 
-  private closed(live: LiveSocket) {
+  private closed(live: LiveSocket, code: number, reason: Buffer) {
     if (live.closed) return
     live.closed = true
     live.closing = true
@@ -261,6 +278,8 @@ export class SocketRegistry {
     this.sockets.delete(live)
     socketMetrics.open--
     for (const key of live.keys.splice(0)) this.options.slots.release(key, live.connId)
+    live.gate = null
+    this.options.onClose?.(live, code, reason)
   }
 
   /** Sockets open on this instance (of one user, when given). */
@@ -271,6 +290,7 @@ export class SocketRegistry {
   /** Stops the re-check and leaves the revocation bus (sockets stay open). */
   stop() {
     if (this.timer) clearInterval(this.timer)
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer)
     this.unsubscribe()
   }
 }

@@ -38,13 +38,16 @@ function isNodeWebSocket(socket: unknown): socket is WebSocket {
 }
 
 /**
- * The upgrade request as tRPC's ws adapter reads it: only `url` (path + query) and node-style
- * `headers` (a plain object, not an IncomingMessage with a socket: it lives as long as the socket).
+ * The upgrade request as tRPC's ws adapter reads it: only `url` (path + query) and the one header a
+ * socket's context reads, `cookie` (a plain object, not an IncomingMessage with a socket: tRPC keeps
+ * it as long as the socket; the cookie is dropped once the context is made).
  */
 function toIncomingMessage(request: PeerLike['request']): IncomingMessage {
   const url = new URL(request.url)
-  return { url: `${url.pathname}${url.search}`, headers: Object.fromEntries(request.headers) } as IncomingMessage
+  const cookie = request.headers.get('cookie')
+  return { url: `${url.pathname}${url.search}`, headers: cookie === null ? NO_HEADERS : { cookie } } as IncomingMessage
 }
+const NO_HEADERS = Object.freeze({}) as IncomingMessage['headers']
 
 function clientIp(peer: PeerLike, trustProxy: boolean): string {
   const forwarded = trustProxy ? peer.request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined
@@ -102,9 +105,11 @@ const encoder = {
 export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) {
   const direct = options.direct ?? true
   const database = options.database ?? (async () => (await getAppDatabase()).prisma)
-  const peers = new WeakMap<IncomingMessage, { ip: string, connId: string, live: LiveSocket }>()
+  const peers = new WeakMap<IncomingMessage, LiveSocket>()
   const env = useEnv()
   const registry = new SocketRegistry({
+    keepAlive,
+    onClose: onSocketClosed,
     maxPerUser: options.limits?.maxPerUser ?? env.WS_MAX_PER_USER,
     maxPerIp: options.limits?.maxPerIp ?? env.WS_MAX_PER_IP,
     authTimeoutMs: options.limits?.authTimeoutMs ?? env.WS_AUTH_TIMEOUT_SECONDS * 1000,
@@ -120,33 +125,42 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
   const handler = getWSConnectionHandler({
     wss,
     router: appRouter,
-    keepAlive,
+    // Keep-alive is the registry's one sweeping timer, not a pair of timers per socket.
+    keepAlive: { enabled: false },
     experimental_encoder: encoder,
     createContext: async ({ req, info }) => {
-      const peer = peers.get(req)
-      const live = peer?.live
+      const live = peers.get(req)
       // Over its address's cap, the socket is closing (4429): it gets no identity.
       const admitted = live ? await live.admitted : true
       if (live && admitted) registry.authenticating(live)
       let ctx = await createWsContext({
         db: await database(),
         env: useEnv(),
-        headers: admitted ? req.headers : {},
-        ip: peer?.ip ?? 'unknown',
+        headers: admitted ? req.headers : NO_HEADERS,
+        ip: live?.ip ?? 'unknown',
         connectionParams: admitted ? info.connectionParams : null,
       }).catch((error: unknown) => {
         if (live) live.authPending = false
         throw error
+      }).finally(() => {
+        // Read once (the context is made once per socket): the socket does not keep its cookie.
+        req.headers = NO_HEADERS
       })
       // Over its user's cap (closed with 4429), or closed meanwhile: nothing runs as the user.
       if (live && ctx.user && !(await registry.authenticated(live, ctx))) ctx = { ...ctx, user: null, session: null, credential: null }
       else if (live && !ctx.user) await registry.authenticated(live, ctx)
-      if (peer) markConnection(ctx, peer.connId)
+      if (live) markConnection(ctx, live.connId)
       return direct ? markDirectFanout(ctx) : ctx
     },
     onError: ({ error, path, ctx, req }) => {
-      const peer = peers.get(req)
-      logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? peer?.live.userId ?? null, ip: peer?.ip, connId: peer?.connId })
+      const live = peers.get(req)
+      // A protocol error of the socket itself (a message over maxPayload: `ws` closes with 1009): the client's fault.
+      const wsCode = (error.cause as { code?: unknown } | undefined)?.code
+      if (typeof wsCode === 'string' && wsCode.startsWith('WS_ERR_')) {
+        logger.warn('socket closed on a protocol error', { code: wsCode, connId: live?.connId, ip: live?.ip })
+        return
+      }
+      logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? live?.userId ?? null, ip: live?.ip, connId: live?.connId })
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
     },
   })
@@ -159,52 +173,53 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     const req = toIncomingMessage(peer.request)
     const connId = randomUUID()
     const ip = clientIp(peer, useEnv().TRUST_PROXY)
-    // Counted, capped per address (4429), and given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408).
+    // Counted, capped per address (4429), given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408),
+    // kept alive; on close, presence and the log line (onSocketClosed).
     const live = registry.open(socket, connId, ip)
     drain.track(socket)
-    peers.set(req, { ip, connId, live })
-    logSocketLifecycle(socket, live)
-    // Presence is per connection: whatever this socket showed ends with it.
-    socket.once('close', () => void usePresenceHub().connectionClosed(connId))
-    const gate = new SendGate(socket, { onDrop: onDroppedFrame, onSlow: onSlowConsumer })
+    peers.set(req, live)
+    logger.info('socket opened', { event: 'socket.open', connId, ip })
+    const gate = live.gate = new SendGate(socket, gateEvents)
     const send = (data: unknown) => {
       if (data instanceof BoundSink) data.attach(gate)
       else if (data instanceof EphemeralFrame) gate.send(data.text, true)
       // A PONG is only a keep-alive answer: dropped first, like presence, for a reader that is behind.
       else gate.send(data as string, data === 'PONG')
     }
-    // Oversized or non-JSON frames close the socket (1009 / 1003), floods with 4029, before tRPC sees them.
-    handler(guardSocket(socket, { send, onFlood: onFloodClose }), req)
+    // Non-JSON frames close the socket (1003), floods with 4029, before tRPC sees them (oversized
+    // ones never arrive: `ws`'s maxPayload closes with 1009 first, see wsServerOptions).
+    handler(guardSocket(socket, { send, onFlood: onFloodClose, activity: live }), req)
   }
   return Object.assign(serve, { registry })
 }
 
 /**
- * One line when a socket opens and one when it closes (docs/operations.md#logs): connection id,
- * user id (once signed in), client address, close code and reason, how long it lived.
+ * A socket closed: whatever it showed in presence ends with it (presence is per connection), and
+ * the second of its two log lines (docs/operations.md#logs): connection id, user id (once signed
+ * in), client address, close code and reason, how long it lived.
  */
-function logSocketLifecycle(socket: WebSocket, live: LiveSocket) {
-  const opened = performance.now()
-  logger.info('socket opened', { event: 'socket.open', connId: live.connId, ip: live.ip })
-  socket.once('close', (code: number, reason: Buffer) => {
-    const fields = {
-      event: 'socket.close',
-      connId: live.connId,
-      userId: live.userId,
-      ip: live.ip,
-      code,
-      reason: reason.toString('utf8').slice(0, 200),
-      durationMs: Math.round(performance.now() - opened),
-    }
-    logger.info(`socket closed ${code}`, fields)
-  })
+function onSocketClosed(live: LiveSocket, code: number, reason: Buffer) {
+  void usePresenceHub().connectionClosed(live.connId)
+  const fields = {
+    event: 'socket.close',
+    connId: live.connId,
+    userId: live.userId,
+    ip: live.ip,
+    code,
+    reason: reason.toString('utf8').slice(0, 200),
+    durationMs: Math.round(performance.now() - live.openedAt),
+  }
+  logger.info(`socket closed ${code}`, fields)
 }
 
-const onDroppedFrame = () => {
-  socketMetrics.droppedFrames++
-}
-const onSlowConsumer = () => {
-  socketMetrics.closedSlow++
+/** What every send gate reports (one object for all sockets). */
+const gateEvents = {
+  onDrop: () => {
+    socketMetrics.droppedFrames++
+  },
+  onSlow: () => {
+    socketMetrics.closedSlow++
+  },
 }
 const onFloodClose = () => {
   socketMetrics.closedFlood++

@@ -57,6 +57,8 @@ export const eventSeqIdSchema = seqStringSchema('An event id is the decimal seq 
 export const projectOnEventInput = z.object({
   projectId: idSchema,
   lastEventId: eventSeqIdSchema.nullish(),
+  /** 2 = compact event frames (docs/websocket.md, "Compact frames"); absent or 1 = the named form */
+  wire: z.union([z.literal(1), z.literal(2)]).nullish(),
 })
 export type ProjectOnEventInput = z.infer<typeof projectOnEventInput>
 

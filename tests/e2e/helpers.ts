@@ -105,8 +105,10 @@ export function collectProjectEvents(client: TRPCClient<AppRouter>, projectId: s
   const sub = client.project.onEvent.subscribe({ projectId }, {
     onStarted: () => started(),
     onData: ({ id, data }) => {
-      expect(id).toBe(String(data.seq))
-      events.push(fromWireEvent(data))
+      // The named form (no `wire: 2` asked): the event carries its seq.
+      const event = fromWireEvent(data)
+      expect(id).toBe(String(event.seq))
+      events.push(event)
       wake?.()
     },
     onError: (error) => {

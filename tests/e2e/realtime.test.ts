@@ -41,7 +41,8 @@ function collect(client: TRPCClient<AppRouter>, input: { projectId: string, last
   const sub = client.project.onEvent.subscribe(input, {
     onStarted: () => started(),
     onData: (item) => {
-      events.push(item)
+      // The named form: no `wire: 2` asked.
+      events.push(item as { id: string, data: ProjectEventWire })
       waiter?.()
     },
     onError: (error) => {

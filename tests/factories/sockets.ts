@@ -1,6 +1,7 @@
 // Real `ws` servers served by our tRPC socket handler, and raw clients that record frames and closes.
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
+import { wsServerOptions } from '../../server/realtime/frameGuard'
 import { createTrpcSocketHandler, type TrpcSocketHandlerOptions } from '../../server/realtime/wsServer'
 import type { Database } from '../../server/utils/db'
 
@@ -15,7 +16,8 @@ export interface SocketServer {
 /** A `ws` server on a free loopback port whose sockets are served by our tRPC handler. */
 export async function listenSockets(db: Database, options: TrpcSocketHandlerOptions = {}): Promise<SocketServer> {
   const serve = createTrpcSocketHandler({ database: async () => db.prisma, ...options })
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  // The options the app's server gets (server/plugins/wsServerOptions.ts): `maxPayload`.
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', ...wsServerOptions })
   const serverSockets: WebSocket[] = []
   wss.on('connection', (socket, req) => {
     serverSockets.push(socket)

@@ -142,6 +142,53 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     expect(JSON.parse(rename).result.data.json.data.data.changes.title).toEqual({ from: expect.stringMatching(/^Task /), to: 'Renamed' })
   })
 
+  it('sends the compact form (wire: 2) in at most the text + 200 bytes, the same on both paths, expanding to the named event', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const compactDirect = await connect(direct, member.jar)
+    const compactLoop = await connect(stock, member.jar)
+    const named = await connect(direct, member.jar)
+    for (const client of [compactDirect, compactLoop]) {
+      client.send({ id: 2, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: project.id, wire: 2 } } } })
+      await client.waitFor(started(2))
+    }
+    named.send(subscribeMessage(2, project.id))
+    await named.waitFor(started(2))
+    await vi.waitFor(() => expect(fanout.size(project.id)).toBe(2))
+
+    const task = await owner.caller.task.create(taskInput(project.id, { description: 'o'.repeat(300) }))
+    const text = 'n'.repeat(300)
+    await owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { description: text } })
+    const isEdit = (f: string) => f.includes(`"${text}"`)
+    const direct2 = await compactDirect.waitFor(isEdit)
+    const loop2 = await compactLoop.waitFor(isEdit)
+    const named2 = await named.waitFor(isEdit)
+    // The direct fan-out and tRPC's own loop send the very same compact bytes.
+    expect(direct2).toBe(loop2)
+    expect(direct2).toContain(`[2,{"description":"${text}"}]`)
+    expect(direct2).not.toContain('o'.repeat(300))
+    expect(Buffer.byteLength(direct2)).toBeLessThanOrEqual(text.length + 200)
+    expect(Buffer.byteLength(named2)).toBeGreaterThan(Buffer.byteLength(direct2))
+
+    // Expanded at the client's one entry point, the compact event is the named one (without the row id).
+    const item = (frame: string) => JSON.parse(frame).result.data.json as { id: string, data: never }
+    const fromCompact = fromWireEvent(item(direct2).data, project.id, item(direct2).id)
+    const fromNamed = fromWireEvent(item(named2).data)
+    expect(fromCompact).toEqual({ ...fromNamed, id: '' })
+    expect(fromNamed.id).toMatch(/\w{10,}/)
+    expect(fromCompact.data).toEqual({ version: 2, changes: { description: { to: text } } })
+
+    // Short fields keep both values, as [from, to]; a move too.
+    await owner.caller.task.move({ id: task.id, status: 'DONE' })
+    const isMove = (f: string) => f.includes('"tm"')
+    const move = await compactDirect.waitFor(isMove)
+    const moved = fromWireEvent(item(move).data, project.id, item(move).id)
+    expect(moved).toMatchObject({ type: 'task.moved', entityType: 'task', entityId: task.id, actorId: owner.user.id, projectId: project.id })
+    expect((moved.data as { changes: Record<string, unknown> }).changes.status).toEqual({ from: 'TODO', to: 'DONE' })
+    const namedMove = fromWireEvent(item(await named.waitFor(f => f.includes('"task.moved"'))).data)
+    expect(moved).toEqual({ ...namedMove, id: '' })
+  })
+
   it('is decoded by the stock wsLink client with the superjson transformer, backfill and live alike', async () => {
     const { owner, project, addMember } = await projectWithTeam(db)
     const member = await addMember('MEMBER')

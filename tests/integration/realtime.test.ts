@@ -1,6 +1,6 @@
 import { isTrackedEnvelope } from '@trpc/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ProjectEvent, ProjectEventWire } from '../../shared/events'
+import type { ProjectEvent, ProjectEventOnWire, ProjectEventWire } from '../../shared/events'
 import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { createWsContext } from '../../server/realtime/wsContext'
 import { appendEvent, transaction } from '../../server/services/events'
@@ -13,10 +13,11 @@ import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 interface Received { id: string, event: ProjectEventWire }
 
 /** A caller yields the raw `tracked()` envelope [id, data], although its type says { id, data } (what clients get). */
-function unwrap(value: { id: string, data: ProjectEventWire }): Received {
+function unwrap(value: { id: string, data: ProjectEventOnWire }): Received {
   const raw: unknown = value
   if (isTrackedEnvelope<ProjectEventWire>(raw)) return { id: raw[0], event: raw[1] }
-  return { id: value.id, event: value.data }
+  // The named form: these subscriptions do not ask for `wire: 2`.
+  return { id: value.id, event: value.data as ProjectEventWire }
 }
 
 describe.runIf(databaseAvailable)('project.onEvent', () => {

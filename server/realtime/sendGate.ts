@@ -1,0 +1,86 @@
+// The send gate: everything written to one socket goes through it (docs/websocket.md, "Send buffer").
+import type { WebSocket } from 'ws'
+import { logger } from '../utils/logger'
+
+/** Socket send buffer limits (bytes queued in `ws` + the kernel). */
+export const sendLimits = {
+  /** Over this, ephemeral frames (presence, typing) are dropped. */
+  softBytes: 1024 * 1024,
+  /** Over this, the socket is closed at once. */
+  hardBytes: 8 * 1024 * 1024,
+  /** A socket that stays over `softBytes` this long is closed. */
+  stuckMs: 15_000,
+  /**
+   * What each write waiting in the socket's queue costs beyond its bytes (the write request and
+   * Buffer objects Node keeps for it). Without it a flood of tiny frames (`PONG`: 6 bytes on the wire,
+   * hundreds in memory) would take gigabytes to reach `hardBytes`.
+   */
+  perWriteBytes: 256,
+}
+
+interface NodeSocketLike { _socket?: { _writableState?: { bufferedRequestCount?: number } } }
+
+/**
+ * Bytes queued for a socket and not yet taken by the network, plus {@link sendLimits}.perWriteBytes
+ * for each write waiting in Node's queue (`bufferedRequestCount` of the TCP socket's writable state,
+ * read only when something is queued: the usual case costs one property read).
+ */
+export function queuedCost(socket: WebSocket): number {
+  const buffered = socket.bufferedAmount
+  if (buffered === 0) return 0
+  const writes = (socket as unknown as NodeSocketLike)._socket?._writableState?.bufferedRequestCount ?? 0
+  return buffered + writes * sendLimits.perWriteBytes
+}
+
+/** Close code for a socket whose reader cannot keep up: reconnect, and resume from the last id. */
+export const CLOSE_SLOW_CONSUMER = 4008
+export const WS_OPEN = 1
+
+/**
+ * Everything sent to one socket goes through here: frames from tRPC's adapter and from the direct
+ * fan-out alike. It bounds what may pile up for a slow reader.
+ */
+export class SendGate {
+  private overSince = 0
+  droppedEphemeral = 0
+  closedSlow = false
+
+  constructor(readonly socket: WebSocket, private readonly events: { onDrop?: () => void, onSlow?: () => void } = {}) {}
+
+  /** Sends a text frame; false when it was dropped (socket closing, or ephemeral and over the soft bound). */
+  send(frame: string | Buffer, ephemeral = false): boolean {
+    const socket = this.socket
+    if (socket.readyState !== WS_OPEN || this.closedSlow) return false
+    const buffered = queuedCost(socket)
+    if (buffered > sendLimits.softBytes) {
+      const now = Date.now()
+      if (!this.overSince) this.overSince = now
+      if (buffered > sendLimits.hardBytes || now - this.overSince > sendLimits.stuckMs) {
+        this.closeSlow(buffered)
+        return false
+      }
+      if (ephemeral) {
+        this.droppedEphemeral++
+        this.events.onDrop?.()
+        return false
+      }
+    }
+    else {
+      this.overSince = 0
+    }
+    if (typeof frame === 'string') socket.send(frame)
+    else socket.send(frame, { binary: false })
+    return true
+  }
+
+  private closeSlow(buffered: number) {
+    this.closedSlow = true
+    this.events.onSlow?.()
+    logger.warn('closing a slow WebSocket consumer', { bufferedBytes: buffered })
+    this.socket.close(CLOSE_SLOW_CONSUMER, 'Too far behind: reconnect and resume')
+    // The close frame waits behind everything queued; a reader that stalled may never take it.
+    setTimeout(() => {
+      if (this.socket.readyState !== 3) this.socket.terminate()
+    }, 2_000).unref()
+  }
+}
