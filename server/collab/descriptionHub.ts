@@ -1,123 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import DiffMatchPatch from 'diff-match-patch'
-import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { writerRoles, type Role } from '../../shared/schemas/common'
 import type { DescriptionMessage } from '../../shared/schemas/description'
-import { taskDescriptionSchema } from '../../shared/schemas/task'
 import { DomainError, notFound } from '../services/errors'
-import { lockProject, transaction } from '../services/events'
-import { updateTask } from '../services/task'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
+import { awarenessClients, checkUpdate, descriptionTiming, compact, fromBase64, newLiveDoc, readStoredUpdates, storeUpdate, textUpdate, toBase64, type Listener, type LiveDoc } from './descriptionDoc'
+import { writeDescription } from './descriptionFollowUp'
 import { MemoryDocBus, type DocBus, type DocBusMessage } from './docBus'
 
-export const descriptionTiming = {
-  /** `Task.description` is written this long after the last edit ("settled") … */
-  settleMs: 2_000,
-  /** … or at the latest this long after the first unwritten edit, while someone keeps typing */
-  maxSettleMs: 15_000,
-  /** a member's role is re-read after this long (a removed member stops writing within it) */
-  roleCacheMs: 5_000,
-  /** remote cursors not renewed for this long are dropped from the first message of a stream */
-  awarenessTtlMs: 30_000,
-}
-
-export const compaction = {
-  /** stored update rows of a task that trigger a compaction into one snapshot row */
-  rows: 200,
-  /** … or their bytes */
-  bytes: 256 * 1024,
-}
-
-const MAX_DESCRIPTION = 20_000
-
-export const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
-/** For Prisma's `Bytes`, typed as a Uint8Array over an ArrayBuffer (Yjs says ArrayBufferLike). */
-const stored = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>
-export const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
-
-/** A client's Yjs state vector (base64), checked before a stream starts: one that does not decode is BAD_REQUEST. */
-export function parseStateVector(text: string): Uint8Array {
-  const bytes = fromBase64(text)
-  try {
-    Y.decodeStateVector(bytes)
-  }
-  catch {
-    throw new DomainError('BAD_REQUEST', 'Not a Yjs state vector', { field: 'stateVector' })
-  }
-  return bytes
-}
-
-type Listener = (message: DescriptionMessage) => void
-
-interface LiveDoc {
-  taskId: string
-  projectId: string
-  doc: Y.Doc
-  db: Db
-  listeners: Set<Listener>
-  /** subscribers + temporary users (an API edit of a closed document) */
-  refs: number
-  offBus: () => void
-  /** latest awareness update per Yjs client id */
-  awareness: Map<number, { data: Uint8Array, at: number }>
-  roles: Map<string, { role: Role | null, at: number }>
-  /** who edited since `Task.description` was last written, latest last */
-  editors: string[]
-  settleTimer: ReturnType<typeof setTimeout> | null
-  firstPendingAt: number | null
-  rowsStored: number
-  bytesStored: number
-  /** serialises writes of Task.description and compactions */
-  chain: Promise<void>
-}
-
-/** Client ids of a y-protocols awareness update, with whether each state is removed (`null`). */
-export function awarenessClients(update: Uint8Array): { clientId: number, removed: boolean }[] {
-  const decoder = decoding.createDecoder(update)
-  const count = decoding.readVarUint(decoder)
-  if (count > 64) throw new Error('too many awareness states')
-  const out: { clientId: number, removed: boolean }[] = []
-  for (let i = 0; i < count; i++) {
-    const clientId = decoding.readVarUint(decoder)
-    decoding.readVarUint(decoder) // clock
-    const state = decoding.readVarString(decoder)
-    out.push({ clientId, removed: state === 'null' })
-  }
-  return out
-}
-
-/** The Yjs edit turning `from` into `to` with as little change as a text diff gives (kept text keeps its identity). */
-export function applyTextDiff(text: Y.Text, to: string) {
-  const from = text.toString()
-  if (from === to) return
-  const dmp = new DiffMatchPatch()
-  const diffs = dmp.diff_main(from, to)
-  dmp.diff_cleanupSemantic(diffs)
-  let index = 0
-  for (const [op, chunk] of diffs) {
-    if (op === DiffMatchPatch.DIFF_EQUAL) index += chunk.length
-    else if (op === DiffMatchPatch.DIFF_DELETE) text.delete(index, chunk.length)
-    else {
-      text.insert(index, chunk)
-      index += chunk.length
-    }
-  }
-}
-
-/**
- * The first state of a document made from a task's description: written by client id 0, so two
- * instances making it from the same text make the same update (applying both is applying one).
- */
-export function initialUpdate(description: string): Uint8Array {
-  const doc = new Y.Doc()
-  doc.clientID = 0
-  if (description) doc.getText('description').insert(0, description)
-  const update = Y.encodeStateAsUpdate(doc)
-  doc.destroy()
-  return update
-}
+// Encoding, stored updates and compaction are in ./descriptionDoc.ts; re-exported for existing imports.
+export { applyTextDiff, awarenessClients, compaction, descriptionTiming, fromBase64, initialUpdate, parseStateVector, toBase64 } from './descriptionDoc'
 
 /**
  * This instance's open description documents (issue 17, docs/decisions/0019-live-description-yjs.md).
@@ -165,24 +58,8 @@ export class DescriptionHub {
   private async load(db: Db, taskId: string): Promise<LiveDoc> {
     const task = await db.task.findUnique({ where: { id: taskId }, select: { projectId: true, deletedAt: true } })
     if (!task || task.deletedAt) throw notFound('Task', taskId)
-    const doc = new Y.Doc()
-    const live: LiveDoc = {
-      taskId,
-      projectId: task.projectId,
-      doc,
-      db,
-      listeners: new Set(),
-      refs: 0,
-      offBus: () => {},
-      awareness: new Map(),
-      roles: new Map(),
-      editors: [],
-      settleTimer: null,
-      firstPendingAt: null,
-      rowsStored: 0,
-      bytesStored: 0,
-      chain: Promise.resolve(),
-    }
+    const live = newLiveDoc(db, taskId, task.projectId)
+    const doc = live.doc
     // Joined before reading, so nothing published while we read is missed (applying twice is harmless).
     const buffered: DocBusMessage[] = []
     let ready = false
@@ -192,17 +69,7 @@ export class DescriptionHub {
       else this.remote(live, message)
     })
     try {
-      let rows = await db.taskDocUpdate.findMany({ where: { taskId }, orderBy: { id: 'asc' }, select: { data: true } })
-      if (rows.length === 0) {
-        // Under the project lock that description writes hold: the text read is the one to start from.
-        await transaction(db, async (tx) => {
-          await lockProject(tx, task.projectId)
-          if (await tx.taskDocUpdate.count({ where: { taskId } })) return
-          const { description } = await tx.task.findUniqueOrThrow({ where: { id: taskId }, select: { description: true } })
-          await tx.taskDocUpdate.create({ data: { taskId, data: stored(initialUpdate(description)), snapshot: true } })
-        })
-        rows = await db.taskDocUpdate.findMany({ where: { taskId }, orderBy: { id: 'asc' }, select: { data: true } })
-      }
+      const rows = await readStoredUpdates(db, taskId, task.projectId)
       Y.transact(doc, () => {
         for (const row of rows) Y.applyUpdate(doc, row.data)
       })
@@ -258,7 +125,7 @@ export class DescriptionHub {
     // The last editor left: write the text now and compact.
     if (live.settleTimer) clearTimeout(live.settleTimer)
     live.settleTimer = null
-    if (live.editors.length) this.enqueue(live, () => this.writeDescription(live))
+    if (live.editors.length) this.enqueue(live, () => writeDescription(live))
     this.enqueue(live, () => this.compact(live.db, live.taskId))
     const closed = live.chain.then(() => live.doc.destroy())
     this.closing.add(closed)
@@ -283,14 +150,6 @@ export class DescriptionHub {
     }
     if (!role) throw notFound('Task', live.taskId)
     return role
-  }
-
-  /** NOT_FOUND unless `userId` may read the task (a member of its project; the task not deleted). Before a stream starts. */
-  async checkRead(db: Db, userId: string, taskId: string) {
-    const task = await db.task.findUnique({ where: { id: taskId }, select: { projectId: true, deletedAt: true } })
-    if (!task || task.deletedAt) throw notFound('Task', taskId)
-    const member = await db.projectMember.findUnique({ where: { projectId_userId: { projectId: task.projectId, userId } }, select: { role: true } })
-    if (!member) throw notFound('Task', taskId)
   }
 
   /**
@@ -336,20 +195,7 @@ export class DescriptionHub {
     try {
       const role = await this.role(live, db, userId)
       if (!writerRoles.includes(role)) throw new DomainError('FORBIDDEN', `Your role (${role}) cannot change task ${taskId}`)
-      // Checked before anything is stored: malformed updates, and text over the limit, are refused.
-      // Decoding costs the size of the update, not of the document.
-      let inserted = 0
-      try {
-        for (const struct of Y.decodeUpdate(update).structs) {
-          if (struct instanceof Y.Item && struct.content instanceof Y.ContentString) inserted += struct.length
-        }
-      }
-      catch {
-        throw new DomainError('BAD_REQUEST', 'Not a Yjs update', { field: 'update' })
-      }
-      if (inserted > 0 && live.doc.getText('description').length + inserted > MAX_DESCRIPTION) {
-        throw new DomainError('BAD_REQUEST', `At most ${MAX_DESCRIPTION} characters`, { field: 'update' })
-      }
+      checkUpdate(live.doc, update)
       await this.store(live, db, update)
       this.applyLocal(live, update)
       live.editors = [...live.editors.filter(id => id !== userId), userId]
@@ -361,14 +207,7 @@ export class DescriptionHub {
   }
 
   private async store(live: LiveDoc, db: Db, update: Uint8Array) {
-    await db.taskDocUpdate.create({ data: { taskId: live.taskId, data: stored(update) } })
-    live.rowsStored++
-    live.bytesStored += update.byteLength
-    if (live.rowsStored >= compaction.rows || live.bytesStored >= compaction.bytes) {
-      live.rowsStored = 0
-      live.bytesStored = 0
-      this.enqueue(live, () => this.compact(db, live.taskId))
-    }
+    if (await storeUpdate(live, db, update)) this.enqueue(live, () => this.compact(db, live.taskId))
   }
 
   private applyLocal(live: LiveDoc, update: Uint8Array) {
@@ -407,13 +246,8 @@ export class DescriptionHub {
     if (!this.docs.has(taskId) && !this.loading.has(taskId) && (await db.taskDocUpdate.count({ where: { taskId } })) === 0) return
     const live = await this.acquire(db, taskId)
     try {
-      const scratch = new Y.Doc()
-      Y.applyUpdate(scratch, Y.encodeStateAsUpdate(live.doc))
-      const before = Y.encodeStateVector(scratch)
-      applyTextDiff(scratch.getText('description'), description)
-      const update = Y.encodeStateAsUpdate(scratch, before)
-      scratch.destroy()
-      if (update.byteLength <= 2) return
+      const update = textUpdate(live.doc, description)
+      if (!update) return
       await this.store(live, db, update)
       this.applyLocal(live, update)
     }
@@ -429,55 +263,14 @@ export class DescriptionHub {
     const delay = Math.max(0, Math.min(descriptionTiming.settleMs, live.firstPendingAt + descriptionTiming.maxSettleMs - now))
     live.settleTimer = setTimeout(() => {
       live.settleTimer = null
-      this.enqueue(live, () => this.writeDescription(live))
+      this.enqueue(live, () => writeDescription(live))
     }, delay)
     live.settleTimer.unref?.()
   }
 
-  /**
-   * Writes the document's text to `Task.description` through updateTask, as the latest editor who
-   * may still write (their event carries the change; the notifier sends new @mentions once).
-   */
-  private async writeDescription(live: LiveDoc) {
-    const editors = live.editors
-    live.editors = []
-    live.firstPendingAt = null
-    const text = live.doc.getText('description').toString().slice(0, MAX_DESCRIPTION)
-    const description = taskDescriptionSchema.safeParse(text).success ? text : text.replace(/\0/g, '')
-    for (const editor of [...editors].reverse()) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const task = await live.db.task.findUnique({ where: { id: live.taskId }, select: { version: true, description: true, deletedAt: true } })
-        if (!task || task.deletedAt || task.description === description) return
-        try {
-          await updateTask(live.db, editor, { id: live.taskId, baseVersion: task.version, patch: { description } })
-          return
-        }
-        catch (error) {
-          if (error instanceof DomainError && error.code === 'CONFLICT') continue
-          if (error instanceof DomainError && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND')) break
-          throw error
-        }
-      }
-    }
-  }
-
-  /**
-   * Replaces a task's stored updates with one snapshot row (deleted text collected). No transaction:
-   * the snapshot is inserted before the rows it covers are deleted, so a crash in between leaves
-   * duplicates (applying an update twice changes nothing) and writers on other instances are never
-   * blocked; rows stored meanwhile have higher ids and stay.
-   */
+  /** Replaces a task's stored updates with one snapshot row: see {@link compact}. */
   async compact(db: Db, taskId: string) {
-    const rows = await db.taskDocUpdate.findMany({ where: { taskId }, orderBy: { id: 'asc' }, select: { id: true, data: true } })
-    if (rows.length <= 1) return
-    const doc = new Y.Doc()
-    Y.transact(doc, () => {
-      for (const row of rows) Y.applyUpdate(doc, row.data)
-    })
-    const snapshot = Y.encodeStateAsUpdate(doc)
-    doc.destroy()
-    await db.taskDocUpdate.create({ data: { taskId, data: stored(snapshot), snapshot: true } })
-    await db.taskDocUpdate.deleteMany({ where: { taskId, id: { lte: rows.at(-1)!.id } } })
+    await compact(db, taskId)
   }
 
   /** Writes pending descriptions, and waits for documents being closed (shutdown). */
@@ -488,7 +281,7 @@ export class DescriptionHub {
     await Promise.all([...this.docs.values()].map(async (live) => {
       if (live.settleTimer) clearTimeout(live.settleTimer)
       live.settleTimer = null
-      if (live.editors.length) this.enqueue(live, () => this.writeDescription(live))
+      if (live.editors.length) this.enqueue(live, () => writeDescription(live))
       await live.chain
     }))
   }

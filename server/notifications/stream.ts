@@ -1,13 +1,41 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { NotificationStreamEvent } from '../../shared/schemas/notification'
 import { DomainError } from '../services/errors'
-import { LiveQueue } from '../realtime/liveQueue'
+import { ResumableStream, type ResumableLimits, type ResumableSource } from '../realtime/resumableStream'
 import type { Db } from '../utils/db'
 import { countUnread, notificationSelect, toNotificationItem } from './inApp'
 import { useUserBus, type UserBus } from './userBus'
 
-const MAX_QUEUED = 1_000
-const BACKFILL_BATCH = 200
+const LIMITS: ResumableLimits = { capacity: 1_000, batch: 200 }
+
+/** A user's notifications table as a log: rows by their per-user seq, each as the stream sends it. */
+class NotificationLog implements ResumableSource<NotificationStreamEvent, TrackedEnvelope<NotificationStreamEvent>> {
+  constructor(private readonly db: Db, private readonly userId: string) {}
+  /** Read-state changes made elsewhere (`kind: 'state'`) are outside the seq: they carry the newest seq sent so far. */
+  seqOf(event: NotificationStreamEvent) {
+    return event.kind === 'notification' ? event.notification.seq : null
+  }
+
+  async read(after: number, before: number | null, limit: number): Promise<NotificationStreamEvent[]> {
+    const rows = await this.db.notification.findMany({
+      where: { userId: this.userId, seq: before === null ? { gt: after } : { gt: after, lt: before } },
+      orderBy: { seq: 'asc' },
+      take: limit,
+      select: notificationSelect,
+    })
+    if (!rows.length) return []
+    const unreadCount = await countUnread(this.db, this.userId)
+    return rows.map((row): NotificationStreamEvent => ({ kind: 'notification', notification: toNotificationItem(row), unreadCount }))
+  }
+
+  endsAfter() {
+    return false
+  }
+
+  emit(event: NotificationStreamEvent, last: number) {
+    return tracked(String(last), event)
+  }
+}
 
 function parseSeq(lastEventId: string): number {
   if (!/^\d{1,15}$/.test(lastEventId)) throw new DomainError('BAD_REQUEST', `lastEventId ${lastEventId} is not a notification seq`)
@@ -30,79 +58,27 @@ export async function openNotificationStream(
   bus: UserBus = useUserBus(),
 ): Promise<AsyncGenerator<TrackedEnvelope<NotificationStreamEvent>, void, unknown>> {
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
-  const queue = new LiveQueue<NotificationStreamEvent>(MAX_QUEUED)
-  const unsubscribe = bus.subscribe(userId, event => queue.push(event))
-  const release = () => {
-    unsubscribe()
-    queue.notify()
-  }
-  signal?.addEventListener('abort', release, { once: true })
-  let start: number
-  try {
+  const stream = new ResumableStream(new NotificationLog(db, userId), LIMITS, signal)
+  stream.listening(bus.subscribe(userId, event => stream.push(event)))
+  await stream.start(async () => {
     const settings = await db.notificationSettings.findUnique({ where: { userId }, select: { lastSeq: true } })
     const lastSeq = settings?.lastSeq ?? 0
     if (resumeFrom !== null && resumeFrom > lastSeq) {
       throw new DomainError('BAD_REQUEST', `lastEventId ${resumeFrom} is ahead of your notifications, which are at ${lastSeq}: reload them`)
     }
-    start = resumeFrom ?? lastSeq
-  }
-  catch (error) {
-    signal?.removeEventListener('abort', release)
-    unsubscribe()
-    throw error
-  }
+    return resumeFrom ?? lastSeq
+  })
+  return notifications(stream, resumeFrom !== null)
+}
 
-  async function* stream() {
-    let last = start
-    async function* fromDb(before: number | null) {
-      for (;;) {
-        const rows = await db.notification.findMany({
-          where: { userId, seq: before === null ? { gt: last } : { gt: last, lt: before } },
-          orderBy: { seq: 'asc' },
-          take: BACKFILL_BATCH,
-          select: notificationSelect,
-        })
-        if (!rows.length) return
-        const unreadCount = await countUnread(db, userId)
-        for (const row of rows) {
-          if (signal?.aborted) return
-          last = row.seq
-          yield tracked(String(row.seq), { kind: 'notification', notification: toNotificationItem(row), unreadCount } satisfies NotificationStreamEvent)
-        }
-        if (rows.length < BACKFILL_BATCH) return
-      }
-    }
-
-    try {
-      if (resumeFrom !== null) yield* fromDb(null)
-      while (!signal?.aborted) {
-        const live = await queue.take(signal)
-        if (queue.overflowed) {
-          queue.overflowed = false
-          yield* fromDb(null)
-          continue
-        }
-        for (const event of live) {
-          if (signal?.aborted) break
-          if (event.kind === 'state') {
-            yield tracked(String(last), event)
-            continue
-          }
-          const seq = event.notification.seq
-          if (seq <= last) continue
-          if (seq > last + 1) yield* fromDb(seq)
-          if (signal?.aborted) break
-          last = seq
-          yield tracked(String(seq), event)
-        }
-      }
-    }
-    finally {
-      signal?.removeEventListener('abort', release)
-      unsubscribe()
-    }
+async function* notifications(stream: ResumableStream<NotificationStreamEvent, TrackedEnvelope<NotificationStreamEvent>>, resume: boolean) {
+  try {
+    if (resume) yield* stream.backfill()
+    yield* stream.live()
   }
-  return stream()
+  finally {
+    stream.close()
+  }
 }
 
 export interface NotificationEventsPage {

@@ -6,12 +6,11 @@ import { readEvents } from '../services/events'
 import type { Db } from '../utils/db'
 import { freezeEvent, useEventBus, type EventBus } from './bus'
 import { DirectSink, wireEventOf } from './fanout'
-import { LiveQueue } from './liveQueue'
+import { endsMembership, ResumableStream, type ResumableLimits, type ResumableSource } from './resumableStream'
 import { readStreamStart } from './streamStart'
 
-/** Live events waiting for a slow reader; past this the queue is dropped and refilled from the log. */
-const MAX_QUEUED = 5_000
-const BACKFILL_BATCH = 500
+/** Live events held for a slow reader (past this the queue is dropped and refilled from the log); log rows read at a time. */
+const LIMITS: ResumableLimits = { capacity: 5_000, batch: 500 }
 
 export interface ProjectStreamInput {
   projectId: string
@@ -28,6 +27,26 @@ export interface ProjectStreamOptions {
    */
   direct?: boolean
   bus?: EventBus
+}
+
+/** A project's log as seen by one member: events as `tracked(String(seq), wireEvent)`, ending at their removal. */
+class ProjectLog implements ResumableSource<ProjectEvent, TrackedEnvelope<ProjectEventOnWire>> {
+  constructor(private readonly db: Db, private readonly projectId: string, private readonly userId: string, private readonly wire: EventWireVersion | null | undefined) {}
+  seqOf(event: ProjectEvent) {
+    return event.seq
+  }
+
+  async read(after: number, before: number | null, limit: number) {
+    return (await readEvents(this.db, this.projectId, after, before, limit)).map(freezeEvent)
+  }
+
+  endsAfter(event: ProjectEvent) {
+    return endsMembership(event, this.userId)
+  }
+
+  emit(event: ProjectEvent) {
+    return tracked(String(event.seq), wireEventOf(event, this.wire))
+  }
 }
 
 function parseSeq(lastEventId: string): number {
@@ -62,125 +81,37 @@ export async function openProjectEventStream(
   const { projectId } = input
   const resumeFrom = input.lastEventId == null ? null : parseSeq(input.lastEventId)
 
-  const queue = new LiveQueue<ProjectEvent>(MAX_QUEUED)
-  const unsubscribe = bus.subscribe(projectId, event => queue.push(event))
-  // A stream that is aborted before its first read never runs its `finally`: release here too.
-  const release = () => {
-    unsubscribe()
-    queue.notify()
-  }
-  signal?.addEventListener('abort', release, { once: true })
-  let start: number
-  try {
+  const stream = new ResumableStream(new ProjectLog(db, projectId, userId, input.wire), LIMITS, signal)
+  stream.listening(bus.subscribe(projectId, event => stream.push(event)))
+  await stream.start(async () => {
     // Membership and the current seq in one read shared by the subscriptions starting together.
     const { eventSeq } = await readStreamStart(db, projectId, userId)
     // An id from the future (a restored database, another deployment) would wait silently forever.
     if (resumeFrom !== null && resumeFrom > eventSeq) {
       throw new DomainError('BAD_REQUEST', `lastEventId ${resumeFrom} is ahead of project ${projectId}, which is at ${eventSeq}: reload the project`)
     }
-    start = resumeFrom ?? eventSeq
-  }
-  catch (error) {
-    signal?.removeEventListener('abort', release)
-    unsubscribe()
-    throw error
-  }
+    return resumeFrom ?? eventSeq
+  })
+  return projectEvents(stream, projectId, userId, resumeFrom !== null, options.direct === true, input.wire)
+}
 
-  async function* stream() {
-    let last = start
-    let ended = false
-    const emit = (event: ProjectEvent) => {
-      last = event.seq
-      if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === userId) ended = true
-      return tracked(String(event.seq), wireEventOf(event, input.wire))
-    }
-    /** Everything in the log after `last` and before `before` (null: up to the newest). */
-    async function* fromLog(before: number | null) {
-      for (;;) {
-        const batch = await readEvents(db, projectId, last, before, BACKFILL_BATCH)
-        for (const event of batch) {
-          if (signal?.aborted) return
-          yield emit(freezeEvent(event))
-          if (ended) return
-        }
-        if (batch.length < BACKFILL_BATCH) return
+async function* projectEvents(stream: ResumableStream<ProjectEvent, TrackedEnvelope<ProjectEventOnWire>>, projectId: string, userId: string, resume: boolean, direct: boolean, wire: EventWireVersion | null | undefined) {
+  try {
+    if (resume) yield* stream.backfill()
+    if (direct && !stream.done) {
+      const sink = new DirectSink(projectId, userId, stream.last, wire)
+      yield sink as unknown as TrackedEnvelope<ProjectEventOnWire>
+      // The project's fan-out set delivers from now on; this generator only supervises.
+      if (sink.attached) {
+        await stream.handOff(sink)
+        return
       }
     }
-
-    /** Sends the log after the sink's last seq, then what arrived meanwhile, until nothing is missing. */
-    async function heal(sink: DirectSink) {
-      for (;;) {
-        for (;;) {
-          const batch = await readEvents(db, projectId, sink.last, null, BACKFILL_BATCH)
-          for (const event of batch) {
-            if (signal?.aborted || sink.ended) return
-            sink.write(freezeEvent(event))
-          }
-          if (batch.length < BACKFILL_BATCH) break
-        }
-        const pending = sink.pending.sort((a, b) => a.seq - b.seq)
-        sink.pending = []
-        let gap = false
-        for (const event of pending) {
-          if (event.seq <= sink.last) continue
-          if (event.seq > sink.last + 1) {
-            gap = true
-            break
-          }
-          sink.write(event)
-        }
-        if (!gap || sink.ended || signal?.aborted) {
-          sink.stalled = false
-          return
-        }
-      }
-    }
-
-    try {
-      if (resumeFrom !== null) yield* fromLog(null)
-      if (options.direct && !ended && !signal?.aborted) {
-        const sink = new DirectSink(projectId, userId, last, input.wire)
-        yield sink as unknown as TrackedEnvelope<ProjectEventOnWire>
-        if (sink.attached) {
-          // The project's fan-out set delivers from now on; hand over what this stream still holds.
-          unsubscribe()
-          if (queue.overflowed) sink.requestHeal()
-          for (const event of queue.drain()) sink.deliver(event)
-          try {
-            for (;;) {
-              const wake = await sink.next(signal)
-              if (wake !== 'stalled') return
-              await heal(sink)
-              if (sink.ended) return
-            }
-          }
-          finally {
-            sink.detach()
-          }
-        }
-      }
-      while (!ended && !signal?.aborted) {
-        const live = await queue.take(signal)
-        if (queue.overflowed) {
-          queue.overflowed = false
-          yield* fromLog(null)
-          continue
-        }
-        for (const event of live) {
-          if (ended || signal?.aborted) break
-          if (event.seq <= last) continue
-          if (event.seq > last + 1) yield* fromLog(event.seq)
-          if (ended || signal?.aborted) break
-          yield emit(event)
-        }
-      }
-    }
-    finally {
-      signal?.removeEventListener('abort', release)
-      unsubscribe()
-    }
+    yield* stream.live()
   }
-  return stream()
+  finally {
+    stream.close()
+  }
 }
 
 export interface ProjectEventsPage {

@@ -22,17 +22,20 @@ const savedCompaction = { ...compaction }
 describe.runIf(databaseAvailable)('live description', () => {
   let db: Database
   let previousBus: EventBus
+  let bus: MemoryEventBus
   const aborts: AbortController[] = []
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    previousBus = setEventBus(new MemoryEventBus())
+    bus = new MemoryEventBus()
+    previousBus = setEventBus(bus)
   })
   beforeEach(() => {
     Object.assign(descriptionTiming, { settleMs: 50, maxSettleMs: 500 })
     setDescriptionHub(new DescriptionHub())
   })
   afterEach(async () => {
+    bus.dropFilter = null
     for (const c of aborts.splice(0)) c.abort()
     // The aborted streams close their documents (last write, compaction) before the next test.
     await waitFor(() => expect(useDescriptionHub().openCount()).toBe(0))
@@ -185,6 +188,21 @@ describe.runIf(databaseAvailable)('live description', () => {
       await s[Symbol.asyncIterator]().next()
     })())).code).toBe('BAD_REQUEST')
     expect(ana.text.toString()).toBe('Read me')
+  })
+
+  it('ends the stream of a removed member, also when the bus lost the removal (the next event shows the gap), and when the task is deleted', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const task = await owner.caller.task.create(taskInput(project.id))
+    const ana = await tab(owner, task.id)
+    const ben = await tab(member, task.id)
+    bus.dropFilter = event => event.type !== 'member.removed'
+    await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
+    bus.dropFilter = null
+    await owner.caller.task.create(taskInput(project.id))
+    await ben.reading // the reader returns when its stream ends
+    await owner.caller.task.delete({ id: task.id })
+    await ana.reading
   })
 
   it('stores every update, compacts them into a snapshot, and a restarted hub loses nothing', async () => {

@@ -282,6 +282,25 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     expect(client.dataFrames()).toHaveLength(1)
   })
 
+  it('ends a presence stream on the sink\'s path whose removal the bus lost: the next event shows the gap, the log has it', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const client = await connect(direct, member.jar)
+    const id = client.subscribe('presence.onProject', { projectId: project.id })
+    await client.started(id)
+    await client.waitFor(f => f.includes('"kind":"snapshot"'))
+    const written = presenceFanoutMetrics.framesWritten
+    // A patch through the sink: the stream has been handed to the direct path.
+    const other = await connect(stock, owner.jar)
+    await other.started(other.subscribe('presence.onProject', { projectId: project.id }))
+    await vi.waitFor(() => expect(presenceFanoutMetrics.framesWritten).toBeGreaterThan(written))
+    bus.dropFilter = event => event.type !== 'member.removed'
+    await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
+    bus.dropFilter = null
+    await owner.caller.task.create(taskInput(project.id))
+    await client.waitFor(f => f === `{"id":${id},"result":{"type":"stopped"}}`)
+  })
+
   it('detaches on subscription.stop and on close, and a non-member never joins', async () => {
     const { project, owner } = await projectWithTeam(db)
     const outsider = await signUp(db)

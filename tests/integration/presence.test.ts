@@ -75,6 +75,7 @@ describe.runIf(databaseAvailable)('presence', () => {
     }))
   })
   afterEach(async () => {
+    bus.dropFilter = null
     for (const c of aborts.splice(0)) c.abort()
     await usePresenceHub().stop()
     Object.assign(presenceTiming, savedTiming)
@@ -179,6 +180,17 @@ describe.runIf(databaseAvailable)('presence', () => {
     const stream = await (await tab(member)).watch(project.id)
     await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
     await stream.until(() => false).catch((error: Error) => expect(error.message).toMatch(/ended/))
+  })
+
+  it('ends for a removed member whose removal the bus lost: the next event shows the gap, and the log has it', async () => {
+    const { owner, project, addMember } = await projectWithTeam(db)
+    const member = await addMember('MEMBER')
+    const stream = await (await tab(member)).watch(project.id)
+    bus.dropFilter = event => event.type !== 'member.removed'
+    await owner.caller.member.remove({ projectId: project.id, userId: member.user.id })
+    bus.dropFilter = null
+    await owner.caller.task.create(taskInput(project.id))
+    await expect(stream.until(() => false)).rejects.toThrow('the presence stream ended')
   })
 
   it('only points at tasks of the project: another project\'s task, or a deleted one, is NOT_FOUND', async () => {
