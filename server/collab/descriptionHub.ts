@@ -11,6 +11,7 @@ import { updateTask } from '../services/task'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
 import { MemoryDocBus, type DocBus, type DocBusMessage } from './docBus'
+import { useServices } from '../container'
 
 export const descriptionTiming = {
   /** `Task.description` is written this long after the last edit ("settled") … */
@@ -494,15 +495,6 @@ export class DescriptionHub {
   }
 }
 
-let hub = new DescriptionHub()
-
 export function useDescriptionHub(): DescriptionHub {
-  return hub
-}
-
-/** Replaces the process-wide hub (Redis at start, fresh ones in tests); returns the previous one. */
-export function setDescriptionHub(next: DescriptionHub): DescriptionHub {
-  const previous = hub
-  hub = next
-  return previous
+  return useServices().descriptions
 }

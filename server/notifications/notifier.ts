@@ -11,6 +11,7 @@ import { logger } from '../utils/logger'
 import { activeChannels, registerChannel, type Delivery } from './channels'
 import { notificationNow } from './clock'
 import { inAppChannel } from './inApp'
+import { useServices } from '../container'
 
 registerChannel(inAppChannel)
 
@@ -159,26 +160,18 @@ async function loadContext(db: Db, event: ProjectEvent): Promise<EventContext | 
 /** Which of these users are in do-not-disturb. */
 export type DndLookup = (db: Db, userIds: string[]) => Promise<Set<string>>
 
-const dndFromUserStatus: DndLookup = async (db, userIds) => {
-  const rows = await db.user.findMany({ where: { id: { in: userIds }, status: 'DND' }, select: { id: true } })
-  return new Set(rows.map(r => r.id))
-}
-let dndLookup: DndLookup = dndFromUserStatus
-
 /**
  * Presence owns the do-not-disturb status; by default it is read from `User.status`. A presence
- * implementation that keeps the status elsewhere (Redis) installs its own lookup here; `null`
- * restores the default. Returns the previous one.
+ * implementation that keeps the status elsewhere (Redis) builds its services with its own `dnd`.
  */
-export function setDndLookup(next: DndLookup | null): DndLookup {
-  const previous = dndLookup
-  dndLookup = next ?? dndFromUserStatus
-  return previous
+export const dndFromUserStatus: DndLookup = async (db, userIds) => {
+  const rows = await db.user.findMany({ where: { id: { in: userIds }, status: 'DND' }, select: { id: true } })
+  return new Set(rows.map(r => r.id))
 }
 
 /** Which of these users are in do-not-disturb now (the email channel holds their emails). */
 export function usersInDnd(db: Db, userIds: string[]): Promise<Set<string>> {
-  return dndLookup(db, userIds)
+  return useServices().dnd(db, userIds)
 }
 
 /** Whether an event can concern anyone, judged from the event alone (most edits and moves cannot). */

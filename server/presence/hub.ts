@@ -1,6 +1,7 @@
 import { logger } from '../utils/logger'
 import { DomainError } from '../services/errors'
-import { MemoryPresenceStore, type PresenceEntry, type PresenceStatus, type PresenceStore, type TypingField } from './store'
+import type { PresenceEntry, PresenceStatus, PresenceStore, TypingField } from './store'
+import { useServices } from '../container'
 
 /** A member who is online in a project, aggregated over all their connections on all instances. */
 export interface PresenceState {
@@ -362,16 +363,7 @@ export class PresenceHub {
   }
 }
 
-let hub: PresenceHub | undefined
-
-/** The process-wide hub (in-process store until the presence plugin installs a Redis one). */
+/** The installed hub (server/container.ts; a Redis store with REDIS_URL). */
 export function usePresenceHub(): PresenceHub {
-  hub ??= new PresenceHub(new MemoryPresenceStore())
-  return hub
-}
-
-export function setPresenceHub(next: PresenceHub): PresenceHub | undefined {
-  const previous = hub
-  hub = next
-  return previous
+  return useServices().presence
 }

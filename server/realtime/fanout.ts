@@ -1,6 +1,6 @@
-import superjson from 'superjson'
 import type { WebSocket } from 'ws'
 import { membershipEndingEvents, toWireEvent, type ProjectEvent, type ProjectEventWire } from '../../shared/events'
+import { useServices } from '../container'
 import { logger } from '../utils/logger'
 import { deepFreeze, useEventBus, type EventBus } from './bus'
 import { eventMetrics } from './eventMetrics'
@@ -105,14 +105,6 @@ export class SendGate {
   }
 }
 
-type Serialize = (value: unknown) => unknown
-let serializeOutput: Serialize = value => superjson.serialize(value)
-
-/** The router's output serializer, so direct frames match the adapter's (wsServer sets it). */
-export function configureFanout(options: { serialize: Serialize }) {
-  serializeOutput = options.serialize
-}
-
 /** What `project.onEvent` sends of each event object (plain JSON, long texts without `from`), built once. */
 const wireEvents = new WeakMap<ProjectEvent, ProjectEventWire>()
 export function wireEventOf(event: ProjectEvent): ProjectEventWire {
@@ -129,7 +121,7 @@ const payloads = new WeakMap<ProjectEvent, string>()
 function payloadOf(event: ProjectEvent): string {
   let payload = payloads.get(event)
   if (payload === undefined) {
-    payload = JSON.stringify(serializeOutput({ id: String(event.seq), data: wireEventOf(event) }))
+    payload = JSON.stringify(useServices().serialize({ id: String(event.seq), data: wireEventOf(event) }))
     payloads.set(event, payload)
   }
   return payload

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import type { Context } from '../trpc/context'
-import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
 import { useRevocationBus, type Revocation, type RevocationBus } from './revocation'
 import { useSocketSlots, type SocketSlots } from './socketSlots'
+import { useServices } from '../container'
 
 /** One subscription served over SSE (the fallback transport, docs/websocket.md "Fallback transports"). */
 interface SseStream {
@@ -137,17 +137,7 @@ export class SseStreams {
   }
 }
 
-let instance: SseStreams | null = null
-
-/** The process-wide SSE streams, capped at SSE_MAX_PER_USER. */
+/** The installed SSE streams (server/container.ts), capped at SSE_MAX_PER_USER. */
 export function useSseStreams(): SseStreams {
-  instance ??= new SseStreams({ maxPerUser: () => useEnv().SSE_MAX_PER_USER })
-  return instance
-}
-
-/** Replaces the process-wide SSE streams (tests with their own cap); returns the previous ones. */
-export function setSseStreams(next: SseStreams): SseStreams {
-  const previous = useSseStreams()
-  instance = next
-  return previous
+  return useServices().sseStreams
 }
