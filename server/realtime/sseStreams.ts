@@ -4,7 +4,6 @@ import type { Context } from '../trpc/context'
 import { logger } from '../utils/logger'
 import { useRevocationBus, type Revocation, type RevocationBus } from './revocation'
 import { useSocketSlots, type SocketSlots } from './socketSlots'
-import { useServices } from '../container'
 
 /** One subscription served over SSE (the fallback transport, docs/websocket.md "Fallback transports"). */
 interface SseStream {
@@ -135,9 +134,4 @@ export class SseStreams {
     }
     return guarded()
   }
-}
-
-/** The installed SSE streams (server/container.ts), capped at SSE_MAX_PER_USER. */
-export function useSseStreams(): SseStreams {
-  return useServices().sseStreams
 }
