@@ -130,7 +130,7 @@ export function createServices(config: ServicesConfig = {}, overrides: ServiceOv
     pushEndpointOrigins: overrides.pushEndpointOrigins ?? null,
     serialize: overrides.serialize ?? transformer.output.serialize,
   }
-  // Remembered here at once, whichever instance published: the bus may lose a message, this instance must not.
+  // What the revocation bus carries, from any instance, is remembered for a while: WebSocket tickets consult it.
   const stopRecording = services.revocations.subscribe(revocation => services.recentRevocations.add(revocation))
   closers.set(services, async () => {
     stopRecording()
