@@ -219,7 +219,7 @@ export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notifi
       },
       select: { userId: true },
     }),
-    dndLookup(db, recipients),
+    usersInDnd(db, recipients),
   ])
   const muted = new Set(mutes.map(m => m.userId))
   const choice = new Map(prefs.map(p => [`${p.userId}:${p.type}:${p.channel}`, p.enabled]))

@@ -391,7 +391,7 @@ export class PresenceSink extends BoundSink {
     const gate = this.gate!
     let cached = presenceFrames.get(message)
     if (!cached) {
-      cached = { payload: JSON.stringify(serializeOutput(message)), frames: new Map() }
+      cached = { payload: JSON.stringify(useServices().serialize(message)), frames: new Map() }
       presenceFrames.set(message, cached)
     }
     let frame = cached.frames.get(this.prefix)
