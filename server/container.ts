@@ -1,7 +1,8 @@
 import { DescriptionHub } from './collab/descriptionHub'
 import { RedisDocBus } from './collab/docBus'
 import type { Mailer } from './email/mailer'
-import { dndFromUserStatus, notificationsSettled, type DndLookup } from './notifications/notifier'
+import { dndFromUserStatus, type DndLookup } from './notifications/dnd'
+import { notificationsSettled } from './notifications/notifier'
 import { systemClock, type Clock } from './notifications/clock'
 import { MemoryUserBus, RedisUserBus, type UserBus } from './notifications/userBus'
 import { PresenceHub, type PresenceHubOptions } from './presence/hub'
@@ -23,6 +24,7 @@ import { callLimiter, limiterRedisConnection, memoryStore, redisStore, watchLimi
 // them; the tRPC context carries them (`ctx.services`); `useEventBus()`, `usePresenceHub()` … are thin
 // reads of the installed set; tests build and install their own (tests/setup/services.ts).
 // Process-wide by nature, and so not here: the logger, the database, readiness and the shutdown flag.
+// The accessors' modules and this one import each other: nothing in them may use another at load time.
 
 /**
  * Calls over HTTP, per user (per client address when signed out); every call of a batch takes a

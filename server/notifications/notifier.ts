@@ -8,12 +8,9 @@ import {
 } from '../../shared/schemas/notification'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
-import { activeChannels, registerChannel, type Delivery } from './channels'
+import { activeChannels, type Delivery } from './channels'
 import { notificationNow } from './clock'
-import { inAppChannel } from './inApp'
 import { useServices } from '../container'
-
-registerChannel(inAppChannel)
 
 /**
  * What one event means for one person, before rules: the notifier keeps, per recipient and event,
@@ -157,19 +154,7 @@ async function loadContext(db: Db, event: ProjectEvent): Promise<EventContext | 
   return { event, project, members, task }
 }
 
-/** Which of these users are in do-not-disturb. */
-export type DndLookup = (db: Db, userIds: string[]) => Promise<Set<string>>
-
-/**
- * Presence owns the do-not-disturb status; by default it is read from `User.status`. A presence
- * implementation that keeps the status elsewhere (Redis) builds its services with its own `dnd`.
- */
-export const dndFromUserStatus: DndLookup = async (db, userIds) => {
-  const rows = await db.user.findMany({ where: { id: { in: userIds }, status: 'DND' }, select: { id: true } })
-  return new Set(rows.map(r => r.id))
-}
-
-/** Which of these users are in do-not-disturb now (the email channel holds their emails). */
+/** Which of these users are in do-not-disturb now (the services' `dnd` lookup, server/notifications/dnd.ts; the email channel holds their emails). */
 export function usersInDnd(db: Db, userIds: string[]): Promise<Set<string>> {
   return useServices().dnd(db, userIds)
 }
