@@ -26,9 +26,9 @@ process.env.LOG_LEVEL ??= 'warn'
 const jiti = createJiti(import.meta.url)
 const { openPglite } = await jiti.import('../server/utils/db.ts')
 const { readMigrationsFromDir } = await jiti.import('../server/utils/migrate.ts')
-const { PushSender, setPushSender } = await jiti.import('../server/push/sender.ts')
+const { PushSender } = await jiti.import('../server/push/sender.ts')
+const { createServices, installServices } = await jiti.import('../server/container.ts')
 const { createPushChannel } = await jiti.import('../server/push/channel.ts')
-const { setPushEndpointOrigins } = await jiti.import('../server/push/devices.ts')
 const { vapidKeys } = await jiti.import('../server/push/vapid.ts')
 const { registerChannel } = await jiti.import('../server/notifications/channels.ts')
 const { projectWithTeam, taskInput } = await jiti.import('../tests/factories/index.ts')
@@ -52,7 +52,9 @@ process.on('message', m => { if (m === 'count') process.send({ count }); if (m =
 `)
 const sink = fork(sinkFile, { stdio: 'inherit' })
 const origin = `http://127.0.0.1:${await new Promise(resolve => sink.once('message', m => resolve(m.port)))}`
-setPushEndpointOrigins([origin])
+// This process's services accept the sink as a push service.
+const services = createServices({}, { pushEndpointOrigins: [origin] })
+installServices(services)
 
 const db = await openPglite({ dir: 'memory://' })
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
@@ -90,7 +92,7 @@ try {
 
   // --- 2. delay from comment.create to the push ------------------------------------------------
   const live = new PushSender({ db: db.prisma, keys, concurrency: CONCURRENCY })
-  setPushSender(live)
+  services.pushSender = live
   registerChannel(createPushChannel({ sender: () => live }))
   const ben = await t.addMember('MEMBER')
   const ecdh = createECDH('prime256v1')

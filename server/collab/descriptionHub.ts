@@ -8,6 +8,7 @@ import { logger } from '../utils/logger'
 import { awarenessClients, checkUpdate, descriptionTiming, compact, fromBase64, newLiveDoc, readStoredUpdates, storeUpdate, textUpdate, toBase64, type Listener, type LiveDoc } from './descriptionDoc'
 import { writeDescription } from './descriptionFollowUp'
 import { MemoryDocBus, type DocBus, type DocBusMessage } from './docBus'
+import { useServices } from '../container'
 
 // Encoding, stored updates and compaction are in ./descriptionDoc.ts; re-exported for existing imports.
 export { applyTextDiff, awarenessClients, compaction, descriptionTiming, fromBase64, initialUpdate, parseStateVector, toBase64 } from './descriptionDoc'
@@ -287,15 +288,6 @@ export class DescriptionHub {
   }
 }
 
-let hub = new DescriptionHub()
-
 export function useDescriptionHub(): DescriptionHub {
-  return hub
-}
-
-/** Replaces the process-wide hub (Redis at start, fresh ones in tests); returns the previous one. */
-export function setDescriptionHub(next: DescriptionHub): DescriptionHub {
-  const previous = hub
-  hub = next
-  return previous
+  return useServices().descriptions
 }

@@ -6,6 +6,7 @@ import { logger } from '../utils/logger'
 import { createEmailChannel, processDueNotificationEmails } from './immediate'
 import { drainOutbox } from './outbox'
 import type { MailTransport } from './transport'
+import { useServices } from '../container'
 
 export interface MailerOptions {
   db: Db
@@ -86,15 +87,7 @@ export class Mailer {
   }
 }
 
-let active: Mailer | null = null
-
-/** The instance's mailer (installed by server/plugins/email.ts, or by a test). */
-export function setMailer(mailer: Mailer | null): Mailer | null {
-  const previous = active
-  active = mailer
-  return previous
-}
-
+/** The instance's mailer (built by server/plugins/services.ts once the database is open, or by a test). */
 export function useMailer(): Mailer | null {
-  return active
+  return useServices().mailer
 }

@@ -1,5 +1,6 @@
-import type { NotificationChannelName, NotificationData, NotificationType } from '../../shared/schemas/notification'
+import { notificationChannelValues, type NotificationChannelName, type NotificationData, type NotificationType } from '../../shared/schemas/notification'
 import type { Db } from '../utils/db'
+import { inAppChannel } from './inApp'
 
 /**
  * One notification for one recipient, decided once by the notifier (who, what, which channels) and
@@ -39,6 +40,16 @@ export function unregisterChannel(name: NotificationChannelName) {
   channels.delete(name)
 }
 
+/**
+ * The channels in the order of `notificationChannelValues`: in-app first, so that email can link a
+ * delivery to the notification just stored. In-app is always on (read here at call time: inApp.ts
+ * reaches the installed services, whose imports come back to the notifier).
+ */
 export function activeChannels(): NotificationChannel[] {
-  return [...channels.values()]
+  const active: NotificationChannel[] = []
+  for (const name of notificationChannelValues) {
+    const channel = channels.get(name) ?? (name === 'inApp' ? inAppChannel : undefined)
+    if (channel) active.push(channel)
+  }
+  return active
 }

@@ -8,11 +8,9 @@ import {
 } from '../../shared/schemas/notification'
 import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
-import { activeChannels, registerChannel, type Delivery } from './channels'
+import { activeChannels, type Delivery } from './channels'
 import { notificationNow } from './clock'
-import { inAppChannel } from './inApp'
-
-registerChannel(inAppChannel)
+import { useServices } from '../container'
 
 /**
  * What one event means for one person, before rules: the notifier keeps, per recipient and event,
@@ -156,29 +154,9 @@ async function loadContext(db: Db, event: ProjectEvent): Promise<EventContext | 
   return { event, project, members, task }
 }
 
-/** Which of these users are in do-not-disturb. */
-export type DndLookup = (db: Db, userIds: string[]) => Promise<Set<string>>
-
-const dndFromUserStatus: DndLookup = async (db, userIds) => {
-  const rows = await db.user.findMany({ where: { id: { in: userIds }, status: 'DND' }, select: { id: true } })
-  return new Set(rows.map(r => r.id))
-}
-let dndLookup: DndLookup = dndFromUserStatus
-
-/**
- * Presence owns the do-not-disturb status; by default it is read from `User.status`. A presence
- * implementation that keeps the status elsewhere (Redis) installs its own lookup here; `null`
- * restores the default. Returns the previous one.
- */
-export function setDndLookup(next: DndLookup | null): DndLookup {
-  const previous = dndLookup
-  dndLookup = next ?? dndFromUserStatus
-  return previous
-}
-
-/** Which of these users are in do-not-disturb now (the email channel holds their emails). */
+/** Which of these users are in do-not-disturb now (the services' `dnd` lookup, server/notifications/dnd.ts; the email channel holds their emails). */
 export function usersInDnd(db: Db, userIds: string[]): Promise<Set<string>> {
-  return dndLookup(db, userIds)
+  return useServices().dnd(db, userIds)
 }
 
 /** Whether an event can concern anyone, judged from the event alone (most edits and moves cannot). */
@@ -226,7 +204,7 @@ export async function notifyEvent(db: Db, event: ProjectEvent, at: Date = notifi
       },
       select: { userId: true },
     }),
-    dndLookup(db, recipients),
+    usersInDnd(db, recipients),
   ])
   const muted = new Set(mutes.map(m => m.userId))
   const choice = new Map(prefs.map(p => [`${p.userId}:${p.type}:${p.channel}`, p.enabled]))

@@ -2,6 +2,7 @@ import superjson from 'superjson'
 import type { NotificationStreamEvent } from '../../shared/schemas/notification'
 import { RedisChannels } from '../realtime/redisChannels'
 import { logger } from '../utils/logger'
+import { useServices } from '../container'
 
 export type UserListener = (event: NotificationStreamEvent) => void
 
@@ -117,15 +118,6 @@ export class RedisUserBus implements UserBus {
   }
 }
 
-let bus: UserBus = new MemoryUserBus()
-
 export function useUserBus(): UserBus {
-  return bus
-}
-
-/** Replaces the process-wide user bus (Redis at start, a fresh one in tests); returns the previous one. */
-export function setUserBus(next: UserBus): UserBus {
-  const previous = bus
-  bus = next
-  return previous
+  return useServices().userBus
 }

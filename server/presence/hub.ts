@@ -2,7 +2,8 @@
 import { logger } from '../utils/logger'
 import { DomainError } from '../services/errors'
 import { aggregate, same, type PresenceMessage, type PresenceState } from './state'
-import { MemoryPresenceStore, type PresenceEntry, type PresenceStatus, type PresenceStore, type TypingField } from './store'
+import type { PresenceEntry, PresenceStatus, PresenceStore, TypingField } from './store'
+import { useServices } from '../container'
 
 // What the hub sends and how it aggregates entries live in ./state.ts; re-exported for existing imports.
 export { aggregate, type PresenceMessage, type PresenceState } from './state'
@@ -309,16 +310,7 @@ export class PresenceHub {
   }
 }
 
-let hub: PresenceHub | undefined
-
-/** The process-wide hub (in-process store until the presence plugin installs a Redis one). */
+/** The installed hub (server/container.ts; a Redis store with REDIS_URL). */
 export function usePresenceHub(): PresenceHub {
-  hub ??= new PresenceHub(new MemoryPresenceStore())
-  return hub
-}
-
-export function setPresenceHub(next: PresenceHub): PresenceHub | undefined {
-  const previous = hub
-  hub = next
-  return previous
+  return useServices().presence
 }

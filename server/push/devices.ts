@@ -6,19 +6,14 @@ import type { Db } from '../utils/db'
 import { useEnv } from '../utils/env'
 import { newId } from '../utils/ids'
 import { isAllowedPushEndpoint } from './endpoints'
+import { useServices } from '../container'
 
 /** Most subscriptions one user keeps; subscribing one more drops the least recently successful. */
 export const MAX_DEVICES_PER_USER = 20
 
-let endpointOrigins: readonly string[] | null = null
-
-/** Origins accepted next to the public push services (PUSH_ENDPOINT_ALLOWLIST unless set here; null = the environment's). */
-export function setPushEndpointOrigins(origins: readonly string[] | null) {
-  endpointOrigins = origins
-}
-
+/** Origins accepted next to the public push services (the services' own list, else PUSH_ENDPOINT_ALLOWLIST). */
 export function pushEndpointOrigins(): readonly string[] {
-  return endpointOrigins ?? useEnv().pushEndpointOrigins
+  return useServices().pushEndpointOrigins ?? useEnv().pushEndpointOrigins
 }
 
 export function assertAllowedEndpoint(endpoint: string) {

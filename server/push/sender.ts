@@ -15,6 +15,7 @@ import { logger } from '../utils/logger'
 import { pushCounters } from './pushMetrics'
 import { pushRequest, VapidAuthorization } from './request'
 import type { VapidKeys } from './vapid'
+import { useServices } from '../container'
 
 export interface PushTarget {
   subscriptionId: string
@@ -266,15 +267,7 @@ export class PushSender {
   }
 }
 
-let sender: PushSender | null = null
-
-/** The instance's sender (installed by server/plugins/push.ts; tests install their own). */
+/** The instance's sender (built by server/plugins/services.ts once the database is open; tests build their own). */
 export function usePushSender(): PushSender | null {
-  return sender
-}
-
-export function setPushSender(next: PushSender | null): PushSender | null {
-  const previous = sender
-  sender = next
-  return previous
+  return useServices().pushSender
 }

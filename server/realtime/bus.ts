@@ -1,5 +1,6 @@
 import type { ProjectEvent } from '../../shared/events'
 import { logger } from '../utils/logger'
+import { useServices } from '../container'
 
 export type EventListener = (event: ProjectEvent) => void
 
@@ -74,16 +75,7 @@ export class MemoryEventBus implements EventBus {
   }
 }
 
-let bus: EventBus = new MemoryEventBus()
-
-/** The process-wide bus: HTTP mutations publish on it, WebSocket subscriptions listen on it. */
+/** The installed bus (server/container.ts): HTTP mutations publish on it, WebSocket subscriptions listen on it. */
 export function useEventBus(): EventBus {
-  return bus
-}
-
-/** Replaces the process-wide bus (a Redis bus at start, or a fresh one in tests); returns the previous one. */
-export function setEventBus(next: EventBus): EventBus {
-  const previous = bus
-  bus = next
-  return previous
+  return useServices().bus
 }

@@ -1,5 +1,6 @@
 import { RedisChannels } from './redisChannels'
 import { logger } from '../utils/logger'
+import { useServices } from '../container'
 
 /**
  * A credential that no longer signs anyone in: every socket it (or a ticket it minted) opened must
@@ -161,31 +162,18 @@ export class RecentRevocations {
   }
 }
 
-let bus: RevocationBus = new MemoryRevocationBus()
-const recent = new RecentRevocations()
-let stopRecording = bus.subscribe(revocation => recent.add(revocation))
-
 export function useRevocationBus(): RevocationBus {
-  return bus
+  return useServices().revocations
 }
 
-/** The revocations of the last {@link RECENT_REVOCATION_MS} on this process's bus (WebSocket tickets consult it). */
+/** The revocations of the last {@link RECENT_REVOCATION_MS} on the installed bus (WebSocket tickets consult it). */
 export function recentRevocations(): RecentRevocations {
-  return recent
-}
-
-/** Replaces the process-wide revocation bus (Redis at start, a fresh one in tests); returns the previous one. */
-export function setRevocationBus(next: RevocationBus): RevocationBus {
-  const previous = bus
-  stopRecording()
-  bus = next
-  stopRecording = next.subscribe(revocation => recent.add(revocation))
-  return previous
+  return useServices().recentRevocations
 }
 
 /** Ends the sockets of a credential on every instance (services call this after the change committed). */
 export function revokeSockets(revocation: Revocation): void {
   // Remembered here at once too: the bus may lose a message (Redis down), this instance must not.
-  recent.add(revocation)
+  recentRevocations().add(revocation)
   useRevocationBus().publish(revocation)
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { logger } from '../utils/logger'
+import { useServices } from '../container'
 
 /**
  * Counts open sockets per key (`user:<id>`, `ip:<address>`) so that a key gets at most `max`.
@@ -189,15 +190,6 @@ interface SlotCommands {
   ttSlotRefresh: (key: string, ttlMs: number, ...ids: string[]) => Promise<number>
 }
 
-let slots: SocketSlots = new MemorySocketSlots()
-
 export function useSocketSlots(): SocketSlots {
-  return slots
-}
-
-/** Replaces the process-wide socket slots (Redis at start); returns the previous ones. */
-export function setSocketSlots(next: SocketSlots): SocketSlots {
-  const previous = slots
-  slots = next
-  return previous
+  return useServices().socketSlots
 }

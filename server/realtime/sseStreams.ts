@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import type { Context } from '../trpc/context'
-import { useEnv } from '../utils/env'
 import { logger } from '../utils/logger'
 import { useRevocationBus, type Revocation, type RevocationBus } from './revocation'
 import { useSocketSlots, type SocketSlots } from './socketSlots'
@@ -135,19 +134,4 @@ export class SseStreams {
     }
     return guarded()
   }
-}
-
-let instance: SseStreams | null = null
-
-/** The process-wide SSE streams, capped at SSE_MAX_PER_USER. */
-export function useSseStreams(): SseStreams {
-  instance ??= new SseStreams({ maxPerUser: () => useEnv().SSE_MAX_PER_USER })
-  return instance
-}
-
-/** Replaces the process-wide SSE streams (tests with their own cap); returns the previous ones. */
-export function setSseStreams(next: SseStreams): SseStreams {
-  const previous = useSseStreams()
-  instance = next
-  return previous
 }

@@ -1,5 +1,5 @@
-import superjson from 'superjson'
 import { EVENT_WIRE_COMPACT, toCompactEvent, toWireEvent, type EventWireVersion, type ProjectEvent, type ProjectEventOnWire } from '../../shared/events'
+import { useServices } from '../container'
 import { deepFreeze } from './bus'
 import type { SendGate } from './sendGate'
 
@@ -9,13 +9,8 @@ import type { SendGate } from './sendGate'
  * would send (tests/integration/fanout.test.ts).
  */
 
-type Serialize = (value: unknown) => unknown
-let serializeOutput: Serialize = value => superjson.serialize(value)
-
-/** The router's output serializer, so direct frames match the adapter's (wsServer sets it). */
-export function configureFanout(options: { serialize: Serialize }) {
-  serializeOutput = options.serialize
-}
+/** The router's output serializer (the installed services'), so direct frames match the adapter's. */
+const serializeOutput = (value: unknown) => useServices().serialize(value)
 
 const namedEvents = new WeakMap<ProjectEvent, ProjectEventOnWire>()
 const compactEvents = new WeakMap<ProjectEvent, ProjectEventOnWire>()

@@ -9,7 +9,7 @@ import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
 import { markConnection } from './connection'
-import { BoundSink, configureFanout, markDirectFanout, SendGate, sinkOf } from './fanout'
+import { BoundSink, markDirectFanout, SendGate, sinkOf } from './fanout'
 import { guardSocket } from './frameGuard'
 import { useSocketDrain, type SocketDrain } from './shutdown'
 import { useRevocationBus, type RevocationBus } from './revocation'
@@ -121,7 +121,6 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
   // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
   const wss = new WebSocketServer({ noServer: true })
   const drain = options.drain ?? useSocketDrain()
-  configureFanout({ serialize: appRouter._def._config.transformer.output.serialize })
   const handler = getWSConnectionHandler({
     wss,
     router: appRouter,

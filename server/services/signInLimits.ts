@@ -6,9 +6,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { DbTx } from '../utils/db'
 import { useEnv } from '../utils/env'
-import { Limiter, memoryStore, type LimiterStore, type LimitSpec } from '../utils/rateLimit'
+import { Limiter, type LimiterStore, type LimitSpec } from '../utils/rateLimit'
 import { DomainError } from './errors'
 import { getOrCreateAppSecret } from './wsTicket'
+import { useServices } from '../container'
 
 const MINUTE = 60
 
@@ -52,19 +53,9 @@ export function createSignInLimits(store: LimiterStore, register: LimitSpec = re
   }
 }
 
-/** In process until `server/plugins/rateLimit.ts` installs the Redis-backed set (REDIS_URL). */
-let current: SignInLimits | undefined
-
+/** The installed limits (server/container.ts: in Redis with REDIS_URL, in process otherwise). */
 export function signInLimits(): SignInLimits {
-  current ??= createSignInLimits(memoryStore())
-  return current
-}
-
-/** Replaces the limits in use; returns the previous set (to restore at shutdown or after a test). */
-export function setSignInLimits(limits: SignInLimits): SignInLimits {
-  const previous = signInLimits()
-  current = limits
-  return previous
+  return useServices().limits.signIn
 }
 
 /** "30 seconds", "1 minute", "15 minutes": when to try again, in words a person reads. */

@@ -2,6 +2,7 @@ import { authenticateApiTokenWithId } from '../services/apiToken'
 import { authenticateWsTicketWithBinding } from '../services/wsTicket'
 import { batchedSessionRow } from '../realtime/socketSessions'
 import { SESSION_COOKIE, validateSessionToken, type Session, type SessionUser } from '../services/session'
+import { useServices, type Services } from '../container'
 import type { Db } from '../utils/db'
 import type { Env } from '../utils/env'
 
@@ -31,6 +32,8 @@ export interface ContextInput {
   ip: string
   /** set for calls that arrive over the WebSocket (`/api/trpc-ws`): they are rate limited per user */
   socket?: boolean
+  /** the services the call uses (buses, limiters, hubs); the installed ones (server/container.ts) unless given */
+  services?: Services
 }
 
 /**
@@ -43,6 +46,7 @@ export interface Credential {
 }
 
 export interface Context extends ContextInput {
+  services: Services
   user: SessionUser | null
   session: Session | null
   credential?: Credential | null
@@ -54,7 +58,7 @@ export interface Context extends ContextInput {
 export async function createContextInner(input: ContextInput): Promise<Context> {
   const setSessionCookie = (token: string, expiresAt: Date) => input.cookies.set(SESSION_COOKIE, token, { expires: expiresAt })
   const clearSessionCookie = () => input.cookies.delete(SESSION_COOKIE)
-  const base = { ...input, setSessionCookie, clearSessionCookie }
+  const base = { ...input, services: input.services ?? useServices(), setSessionCookie, clearSessionCookie }
   if (input.wsTicket) {
     const ticket = await authenticateWsTicketWithBinding(input.db, input.wsTicket)
     return { ...base, user: ticket?.user ?? null, session: null, credential: ticket?.binding ?? null }

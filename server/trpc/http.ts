@@ -8,32 +8,12 @@ import type { Env } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
 import { isAllowedOrigin, isForeignOrigin } from '../utils/origin'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
-import { callLimiter, memoryStore, type CallLimiter, type CallRate } from '../utils/rateLimit'
 import { createContextInner, type CookieJar } from './context'
 import { databaseUnavailable } from './init'
 import { appRouter } from './routers/_app'
 
-/**
- * Calls over HTTP, per user (per client address when signed out); every call of a batch takes a
- * token. Generous for a real UI (a board load is a handful of calls, typing in a form a few a
- * second), tight enough that one client cannot keep the database pool busy.
- */
-export const HTTP_CALL_LIMIT = { capacity: 120, perSecond: 30 } as const
-
-/** The HTTP budget configured by HTTP_CALL_BURST and HTTP_CALLS_PER_SECOND (their defaults are HTTP_CALL_LIMIT). */
-export function httpCallRateOf(env: Pick<Env, 'HTTP_CALL_BURST' | 'HTTP_CALLS_PER_SECOND'>): CallRate {
-  return { capacity: env.HTTP_CALL_BURST, perSecond: env.HTTP_CALLS_PER_SECOND }
-}
-
-/** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
-let httpCallLimiter: CallLimiter = callLimiter(memoryStore(), 'http', HTTP_CALL_LIMIT)
-
-/** Replaces the limiter of HTTP calls; returns the previous one (to restore it at shutdown or after a test). */
-export function setHttpCallLimiter(limiter: CallLimiter): CallLimiter {
-  const previous = httpCallLimiter
-  httpCallLimiter = limiter
-  return previous
-}
+// The HTTP call budget and its settings live with the limiter that enforces it (ctx.services.limits.http).
+export { HTTP_CALL_LIMIT, httpCallRateOf } from '../container'
 
 const TOO_LARGE = Symbol('body too large')
 
@@ -197,7 +177,7 @@ export function createTrpcHttpHandler(options: TrpcHttpOptions) {
         }
         event.context.userId = ctx.user?.id
         if (!isInProcess(event)) {
-          const retryAfter = await httpCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ip}`, info.calls.length)
+          const retryAfter = await ctx.services.limits.http.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ip}`, info.calls.length)
           if (retryAfter > 0) {
             const message = `Too many requests, retry in ${retryAfter} s`
             throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: new DomainError('TOO_MANY_REQUESTS', message, { retryAfterSeconds: retryAfter }) })

@@ -1,32 +1,12 @@
 import { initTRPC, TRPCError } from '@trpc/server'
-import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { DomainError } from '../services/errors'
 import { observeCall } from '../utils/metrics'
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../utils/outage'
-import { callLimiter, memoryStore, type CallLimiter } from '../utils/rateLimit'
 import type { Context } from './context'
+import { transformer } from './transformer'
 
-/**
- * superjson, with the serialized form of an object remembered while the object lives: cached
- * results (task lists) are serialized once, not once per request. Results must not be mutated.
- */
-const serialized = new WeakMap<object, ReturnType<typeof superjson.serialize>>()
-const transformer = {
-  input: superjson,
-  output: {
-    serialize: (value: unknown) => {
-      if (typeof value !== 'object' || value === null) return superjson.serialize(value)
-      let out = serialized.get(value)
-      if (!out) {
-        out = superjson.serialize(value)
-        serialized.set(value, out)
-      }
-      return out
-    },
-    deserialize: superjson.deserialize,
-  },
-}
+export { SOCKET_CALL_LIMIT } from '../container'
 
 /**
  * Zod issues by dotted path of object keys (`patch.title`), so forms can point at nested fields too;
@@ -113,23 +93,13 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result
 })
 
-/** Calls over a WebSocket, per user (per IP when unauthenticated): 30 at once, 10 per second after that (see `callLimiter`). */
-export const SOCKET_CALL_LIMIT = { capacity: 30, perSecond: 10 } as const
-
-/** In process by default; `server/plugins/rateLimit.ts` installs the Redis one when `REDIS_URL` is set. */
-let socketCallLimiter: CallLimiter = callLimiter(memoryStore(), 'ws', SOCKET_CALL_LIMIT)
-
-/** Replaces the limiter of socket calls; returns the previous one (to restore it at shutdown or after a test). */
-export function setSocketCallLimiter(limiter: CallLimiter): CallLimiter {
-  const previous = socketCallLimiter
-  socketCallLimiter = limiter
-  return previous
-}
-
-/** The socket has no HTTP rate limiting in front of it: each call (subscription start included) takes a token. */
+/**
+ * The socket has no HTTP rate limiting in front of it: each call (subscription start included) takes
+ * a token of the services' socket limiter (SOCKET_CALL_LIMIT; in Redis with REDIS_URL).
+ */
 const socketRateLimit = t.middleware(async ({ ctx, next }) => {
   if (ctx.socket) {
-    const retryAfter = await socketCallLimiter.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
+    const retryAfter = await ctx.services.limits.socket.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
     if (retryAfter > 0) {
       throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many requests on this connection, retry in ${retryAfter} s` })
     }

@@ -4,14 +4,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import type { DescriptionMessage } from '../../shared/schemas/description'
-import { compaction, DescriptionHub, descriptionTiming, fromBase64, setDescriptionHub, toBase64, useDescriptionHub } from '../../server/collab/descriptionHub'
+import { compaction, DescriptionHub, descriptionTiming, fromBase64, toBase64, useDescriptionHub } from '../../server/collab/descriptionHub'
 import { RedisDocBus } from '../../server/collab/docBus'
-import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
+import { MemoryEventBus } from '../../server/realtime/bus'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, taskInput, type TestCookieJar } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const savedTiming = { ...descriptionTiming }
@@ -21,18 +22,18 @@ const savedCompaction = { ...compaction }
 
 describe.runIf(databaseAvailable)('live description', () => {
   let db: Database
-  let previousBus: EventBus
-  let bus: MemoryEventBus
+  const bus = new MemoryEventBus()
+  const restores: Array<() => void> = []
   const aborts: AbortController[] = []
+  /** Services with a fresh description hub (as a restarted instance has), on the file's bus. */
+  const freshHub = () => restores.push(installTestServices({ bus, descriptions: new DescriptionHub() }).restore)
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    bus = new MemoryEventBus()
-    previousBus = setEventBus(bus)
   })
   beforeEach(() => {
     Object.assign(descriptionTiming, { settleMs: 50, maxSettleMs: 500 })
-    setDescriptionHub(new DescriptionHub())
+    freshHub()
   })
   afterEach(async () => {
     bus.dropFilter = null
@@ -40,11 +41,11 @@ describe.runIf(databaseAvailable)('live description', () => {
     // The aborted streams close their documents (last write, compaction) before the next test.
     await waitFor(() => expect(useDescriptionHub().openCount()).toBe(0))
     await useDescriptionHub().stop()
+    for (const restore of restores.splice(0).reverse()) restore()
     Object.assign(descriptionTiming, savedTiming)
     Object.assign(compaction, savedCompaction)
   })
   afterAll(async () => {
-    setEventBus(previousBus)
     await db?.close()
   })
 
@@ -223,7 +224,7 @@ describe.runIf(databaseAvailable)('live description', () => {
     // "Restart": a new hub reads only the database.
     await ana.close()
     await useDescriptionHub().stop()
-    setDescriptionHub(new DescriptionHub())
+    freshHub()
     const again = await tab(owner, task.id)
     expect(again.text.toString()).toBe(typed)
     // The last editor left: everything was compacted into one row, and the text written to the task.

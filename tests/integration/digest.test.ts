@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runDigests } from '../../server/email/digest'
 import { unsubscribeToken } from '../../server/email/unsubscribe'
-import { Mailer, setMailer } from '../../server/email/mailer'
+import { Mailer } from '../../server/email/mailer'
 import { smtpTransport } from '../../server/email/transport'
 import { notificationsSettled } from '../../server/notifications/notifier'
 import type { Database } from '../../server/utils/db'
 import { callerFor, failure, projectWithTeam, signUp, taskInput } from '../factories'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 import { startTestSmtp, type TestSmtp } from '../setup/smtp'
 
@@ -79,7 +80,7 @@ describe.runIf(databaseAvailable)('digests', () => {
   it('lists what is overdue, due today and this week, unread mentions and what moved, each linking to the task', async () => {
     const { ben, ana, project, overdue, today } = await busyTeam()
     const mailer = new Mailer({ db: db.prisma, transport: smtpTransport(smtp.url), from: 'TaskTracker Pro <no-reply@tasks.example.test>', origin: ORIGIN, delayMs: 3_600_000, pollMs: 60_000 })
-    setMailer(mailer)
+    const { restore } = installTestServices({ mailer })
     try {
       await runDigests(db.prisma, { origin: ORIGIN, now: new Date(Date.now() + 60_000) })
       const [row] = await digestsOf(ben.user.id)
@@ -106,7 +107,7 @@ describe.runIf(databaseAvailable)('digests', () => {
     }
     finally {
       await mailer.stop()
-      setMailer(null)
+      restore()
     }
   })
 

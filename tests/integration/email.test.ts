@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createApp, toNodeListener } from 'h3'
 import type { ParsedMail } from 'mailparser'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Mailer, setMailer } from '../../server/email/mailer'
+import { Mailer } from '../../server/email/mailer'
 import { processDueNotificationEmails } from '../../server/email/immediate'
 import { claimBatch, drainOutbox, enqueueEmail, outboxLimits } from '../../server/email/outbox'
 import { smtpTransport, type MailTransport } from '../../server/email/transport'
@@ -15,6 +15,7 @@ import { failure, projectWithTeam, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 import { startTestSmtp, type TestSmtp } from '../setup/smtp'
 import { freePort } from '../setup/postgres'
+import { installTestServices } from '../setup/services'
 
 const ORIGIN = 'https://tasks.example.test'
 
@@ -34,6 +35,7 @@ describe.runIf(databaseAvailable)('email', () => {
   let smtp: TestSmtp
   let transport: MailTransport
   let mailer: Mailer | null = null
+  let restore: (() => void) | undefined
   const defaults = { ...outboxLimits }
 
   beforeAll(async () => {
@@ -45,7 +47,8 @@ describe.runIf(databaseAvailable)('email', () => {
     await notificationsSettled()
     await mailer?.stop()
     mailer = null
-    setMailer(null)
+    restore?.()
+    restore = undefined
     smtp.reset()
     Object.assign(outboxLimits, defaults)
     // Each test starts with an empty outbox and no pending notifications.
@@ -61,7 +64,7 @@ describe.runIf(databaseAvailable)('email', () => {
   /** The mailer a running instance has (channel + loop), sending to the test SMTP server. */
   function startMailer(delayMs = 0) {
     mailer = new Mailer({ db: db.prisma, transport: smtpTransport(smtp.url), from: FROM, origin: ORIGIN, delayMs, pollMs: 60_000 }).start()
-    setMailer(mailer)
+    restore = installTestServices({ mailer }).restore
     return mailer
   }
 

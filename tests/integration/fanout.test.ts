@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
-import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
+import { MemoryEventBus } from '../../server/realtime/bus'
 import { CLOSE_SLOW_CONSUMER, fanout, presenceFanoutMetrics, sendLimits } from '../../server/realtime/fanout'
 import { presenceTiming } from '../../server/presence/hub'
 import { socketSessionStats } from '../../server/realtime/socketSessions'
@@ -14,6 +14,7 @@ import { streamStartStats } from '../../server/realtime/streamStart'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, signUp, taskInput } from '../factories'
 import { listenSockets, TestSocket, type SocketServer } from '../factories/sockets'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const subscribeMessage = (id: number | string, projectId: string, extra: Record<string, unknown> = {}) => ({
@@ -23,7 +24,7 @@ const subscribeMessage = (id: number | string, projectId: string, extra: Record<
 describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   let db: Database
   let bus: MemoryEventBus
-  let previousBus: EventBus
+  let restore: (() => void) | undefined
   let direct: SocketServer
   let stock: SocketServer
   const clients: TestSocket[] = []
@@ -31,7 +32,7 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryEventBus()
-    previousBus = setEventBus(bus)
+    restore = installTestServices({ bus }).restore
     direct = await listenSockets(db, { direct: true })
     stock = await listenSockets(db, { direct: false })
   })
@@ -42,7 +43,7 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   afterAll(async () => {
     await direct?.close()
     await stock?.close()
-    setEventBus(previousBus)
+    restore?.()
     await db?.close()
   })
 

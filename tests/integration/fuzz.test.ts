@@ -10,18 +10,13 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import { notificationsSettled } from '../../server/notifications/notifier'
-import { MemoryUserBus, setUserBus, type UserBus } from '../../server/notifications/userBus'
-import { PresenceHub, setPresenceHub, usePresenceHub } from '../../server/presence/hub'
-import { MemoryPresenceStore } from '../../server/presence/store'
-import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
 import { markConnection } from '../../server/realtime/connection'
 import { DomainError } from '../../server/services/errors'
 import { createContextInner } from '../../server/trpc/context'
-import { setSocketCallLimiter } from '../../server/trpc/init'
 import { appRouter, createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
-import type { CallLimiter } from '../../server/utils/rateLimit'
 import { cookieJar, signUp, taskInput, type TestCookieJar } from '../factories'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 import { arbitraryFor, hostileVariants } from './zodArbitrary'
 
@@ -65,28 +60,21 @@ function codeOf(error: unknown): string {
 
 describe.runIf(databaseAvailable)('fuzz: every procedure with hostile input', () => {
   let db: Database
-  let previousBus: EventBus
-  let previousUserBus: UserBus
-  let previousLimiter: CallLimiter
+  let services: ReturnType<typeof installTestServices>
   const open: AbortController[] = []
   let connSeq = 0
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    previousBus = setEventBus(new MemoryEventBus())
-    previousUserBus = setUserBus(new MemoryUserBus())
-    setPresenceHub(new PresenceHub(new MemoryPresenceStore()))
-    // Socket calls are rate limited per user; the fuzzer makes hundreds on purpose.
-    previousLimiter = setSocketCallLimiter({ take: () => 0 })
+    // Fresh in-process buses and presence; socket calls are rate limited per user, and the fuzzer makes hundreds on purpose.
+    services = installTestServices({ limits: { socket: { take: () => 0 } } })
     console.info(`[fuzz] seed ${seed}, ${numRuns} runs per procedure (FUZZ_SEED=${seed} to reproduce)`)
   })
   afterAll(async () => {
     for (const c of open.splice(0)) c.abort()
     await notificationsSettled()
-    await usePresenceHub().stop()
-    setEventBus(previousBus)
-    setUserBus(previousUserBus)
-    setSocketCallLimiter(previousLimiter)
+    await services.services.presence.stop()
+    services.restore()
     await db?.close()
   })
 

@@ -4,12 +4,13 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, toNodeListener } from 'h3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createTrpcHttpHandler, HTTP_CALL_LIMIT, setHttpCallLimiter } from '../../server/trpc/http'
+import { createTrpcHttpHandler, HTTP_CALL_LIMIT } from '../../server/trpc/http'
 import type { Database } from '../../server/utils/db'
 import { parseEnv, type Env } from '../../server/utils/env'
-import { callLimiter, memoryStore, type CallLimiter } from '../../server/utils/rateLimit'
+import { callLimiter, memoryStore } from '../../server/utils/rateLimit'
 import { signUp, taskInput, TEST_PASSWORD } from '../factories'
 import { sendBody, trpcCall, trpcError } from '../setup/rawHttp'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const MiB = 1024 * 1024
@@ -19,7 +20,7 @@ describe.runIf(databaseAvailable)('tRPC over HTTP: bodies, batches and the per-c
   let server: Server
   let base: string
   let env: Env
-  let restoreLimiter: CallLimiter | undefined
+  let restoreServices: (() => void) | undefined
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -31,8 +32,8 @@ describe.runIf(databaseAvailable)('tRPC over HTTP: bodies, batches and the per-c
     env = parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: base })
   })
   afterEach(() => {
-    if (restoreLimiter) setHttpCallLimiter(restoreLimiter)
-    restoreLimiter = undefined
+    restoreServices?.()
+    restoreServices = undefined
   })
   afterAll(async () => {
     server?.closeAllConnections()
@@ -89,7 +90,7 @@ describe.runIf(databaseAvailable)('tRPC over HTTP: bodies, batches and the per-c
 
   it('takes one rate-limit token per call of a batch, per user, and answers 429 with Retry-After', async () => {
     // The default burst, refilled at 1 call/s: however slow the machine, the test cannot earn back a batch.
-    restoreLimiter = setHttpCallLimiter(callLimiter(memoryStore(), 'http-test', { capacity: HTTP_CALL_LIMIT.capacity, perSecond: 1 }))
+    restoreServices = installTestServices({ limits: { http: callLimiter(memoryStore(), 'http-test', { capacity: HTTP_CALL_LIMIT.capacity, perSecond: 1 }) } }).restore
     const alice = await signUp(db)
     const bob = await signUp(db)
     const batchOf20 = Array.from({ length: 20 }, () => 'auth.me')

@@ -2,20 +2,20 @@ import { isTrackedEnvelope } from '@trpc/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { notificationText, type NotificationItem, type NotificationStreamEvent, type NotificationType } from '../../shared/schemas/notification'
 import { registerChannel, unregisterChannel } from '../../server/notifications/channels'
-import { setNotificationClock } from '../../server/notifications/clock'
 import { inAppLimits } from '../../server/notifications/inApp'
-import { notificationsSettled, setDndLookup } from '../../server/notifications/notifier'
-import { MemoryUserBus, setUserBus, type UserBus } from '../../server/notifications/userBus'
+import { notificationsSettled } from '../../server/notifications/notifier'
+import { MemoryUserBus } from '../../server/notifications/userBus'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, signUp, taskInput, type Caller, type TestCookieJar } from '../factories'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('notifications', () => {
   let db: Database
   let bus: MemoryUserBus
-  let previousBus: UserBus
+  let restore: (() => void) | undefined
   let now = new Date('2026-11-26T10:00:00Z')
   const defaults = { ...inAppLimits }
   const open: AbortController[] = []
@@ -23,8 +23,8 @@ describe.runIf(databaseAvailable)('notifications', () => {
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryUserBus()
-    previousBus = setUserBus(bus)
-    setNotificationClock(() => now)
+    // The notifier's clock is the test's: windows and mutes move with advance().
+    restore = installTestServices({ userBus: bus, clock: () => now }).restore
   })
   afterEach(async () => {
     await notificationsSettled()
@@ -35,8 +35,7 @@ describe.runIf(databaseAvailable)('notifications', () => {
     now = new Date(now.getTime() + 3_600_000)
   })
   afterAll(async () => {
-    setNotificationClock(null)
-    setUserBus(previousBus)
+    restore?.()
     await db?.close()
   })
 
@@ -314,14 +313,14 @@ describe.runIf(databaseAvailable)('notifications', () => {
       await db.prisma.user.update({ where: { id: ben.user.id }, data: { status: 'AVAILABLE' } })
       await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
       expect((await unread(ben))[0]).toMatchObject({ silent: false })
-      // Presence may keep the status elsewhere and install its own lookup.
-      const previous = setDndLookup(async (_db, ids) => new Set(ids.filter(id => id === ben.user.id)))
+      // Presence may keep the status elsewhere and build the services with its own lookup.
+      const { restore: restoreDnd } = installTestServices({ userBus: bus, clock: () => now, dnd: async (_db, ids) => new Set(ids.filter(id => id === ben.user.id)) })
       try {
         await ana.caller.task.create(taskInput(project.id, { assigneeId: ben.user.id }))
         expect((await unread(ben))[0]).toMatchObject({ silent: true })
       }
       finally {
-        setDndLookup(previous)
+        restoreDnd()
       }
     })
 

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NotificationStreamEvent } from '../../shared/schemas/notification'
 import { notificationsSettled } from '../../server/notifications/notifier'
 import { openNotificationStream } from '../../server/notifications/stream'
-import { RedisUserBus, setUserBus, userChannel, type UserBus } from '../../server/notifications/userBus'
+import { RedisUserBus, userChannel } from '../../server/notifications/userBus'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, taskInput } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 /** Waits (bounded) for the next item of a stream. */
@@ -31,7 +32,7 @@ describe.runIf(databaseAvailable && redisAvailable())('notifications across two 
   let db: Database
   let a: RedisUserBus
   let b: RedisUserBus
-  let previous: UserBus
+  let restore: (() => void) | undefined
 
   beforeAll(async () => {
     redis = await startRedis()
@@ -40,11 +41,11 @@ describe.runIf(databaseAvailable && redisAvailable())('notifications across two 
     b = new RedisUserBus(redis.url, { name: 'tt-notify-test-b' })
     await Promise.all([a.ready(), b.ready()])
     // Instance A runs the writes and the notifier; instance B serves the user's socket.
-    previous = setUserBus(a)
+    restore = installTestServices({ userBus: a }).restore
   })
   afterAll(async () => {
     await notificationsSettled()
-    setUserBus(previous)
+    restore?.()
     await Promise.all([a?.close(), b?.close()])
     await db?.close()
     await redis?.stop()

@@ -1,15 +1,16 @@
 // Presence through the real procedures (callers with a socket connection id), on a real database;
 // the Redis part runs two hubs ("instances") on one real redis-server.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { PresenceHub, presenceTiming, setPresenceHub, usePresenceHub, type PresenceMessage, type PresenceState } from '../../server/presence/hub'
-import { MemoryPresenceStore, RedisPresenceStore } from '../../server/presence/store'
-import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
+import { PresenceHub, presenceTiming, usePresenceHub, type PresenceMessage, type PresenceState } from '../../server/presence/hub'
+import { RedisPresenceStore } from '../../server/presence/store'
+import { MemoryEventBus } from '../../server/realtime/bus'
 import { markConnection } from '../../server/realtime/connection'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, signUp, taskInput, type TestCookieJar } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const savedTiming = { ...presenceTiming }
@@ -59,29 +60,29 @@ function reader(iterable: AsyncIterable<PresenceMessage>) {
 describe.runIf(databaseAvailable)('presence', () => {
   let db: Database
   let bus: MemoryEventBus
-  let previousBus: EventBus
+  let restore: (() => void) | undefined
   const aborts: AbortController[] = []
   let connSeq = 0
 
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryEventBus()
-    previousBus = setEventBus(bus)
   })
   beforeEach(() => {
     Object.assign(presenceTiming, { flushMs: 10, typingMs: 300 })
-    setPresenceHub(new PresenceHub(new MemoryPresenceStore(), {
-      onSeen: (ids, at) => db.prisma.user.updateMany({ where: { id: { in: ids } }, data: { lastSeenAt: at } }),
-    }))
+    // A fresh in-process presence hub per test, on the file's bus.
+    restore = installTestServices({ bus }, {
+      presence: { onSeen: (ids, at) => db.prisma.user.updateMany({ where: { id: { in: ids } }, data: { lastSeenAt: at } }) },
+    }).restore
   })
   afterEach(async () => {
     bus.dropFilter = null
     for (const c of aborts.splice(0)) c.abort()
     await usePresenceHub().stop()
+    restore?.()
     Object.assign(presenceTiming, savedTiming)
   })
   afterAll(async () => {
-    setEventBus(previousBus)
     await db?.close()
   })
 

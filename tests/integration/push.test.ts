@@ -2,18 +2,19 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { registerChannel, unregisterChannel } from '../../server/notifications/channels'
 import { notificationsSettled } from '../../server/notifications/notifier'
-import { PresenceHub, setPresenceHub, type PresenceHub as Hub } from '../../server/presence/hub'
+import { PresenceHub } from '../../server/presence/hub'
 import { MemoryPresenceStore } from '../../server/presence/store'
 import { createPushChannel, pushLimits } from '../../server/push/channel'
-import { MAX_DEVICES_PER_USER, setPushEndpointOrigins } from '../../server/push/devices'
+import { MAX_DEVICES_PER_USER } from '../../server/push/devices'
 import { isAllowedPushEndpoint } from '../../server/push/endpoints'
 import { pushCounters } from '../../server/push/pushMetrics'
-import { PushSender, retryAfterMs, setPushSender } from '../../server/push/sender'
+import { PushSender, retryAfterMs } from '../../server/push/sender'
 import { VAPID_SECRET_NAME, VapidKeySource, vapidKeys } from '../../server/push/vapid'
 import { createMetrics } from '../../server/utils/metrics'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, taskInput } from '../factories'
 import { TestPushService, type TestSubscription } from '../factories/pushService'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('web push', () => {
@@ -21,17 +22,15 @@ describe.runIf(databaseAvailable)('web push', () => {
   let service: TestPushService
   let sender: PushSender
   let hub: PresenceHub
-  let previousHub: Hub | undefined
+  let restore: (() => void) | undefined
 
   beforeAll(async () => {
     db = await createTestDatabase()
     service = await new TestPushService().start()
-    setPushEndpointOrigins([service.origin])
     sender = new PushSender({ db: db.prisma, keys: () => vapidKeys.get(db.prisma), backoffMs: 20, maxAttempts: 4, timeoutMs: 2_000 })
-    setPushSender(sender)
     registerChannel(createPushChannel({ sender: () => sender }))
     hub = new PresenceHub(new MemoryPresenceStore())
-    previousHub = setPresenceHub(hub)
+    restore = installTestServices({ pushSender: sender, pushEndpointOrigins: [service.origin], presence: hub }).restore
   })
   afterEach(async () => {
     await notificationsSettled()
@@ -40,9 +39,7 @@ describe.runIf(databaseAvailable)('web push', () => {
   afterAll(async () => {
     unregisterChannel('push')
     await sender?.stop()
-    setPushSender(null)
-    setPushEndpointOrigins(null)
-    if (previousHub) setPresenceHub(previousHub)
+    restore?.()
     await hub?.stop()
     await service?.stop()
     await db?.close()

@@ -1,13 +1,14 @@
 import { isTrackedEnvelope } from '@trpc/server'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ProjectEvent, ProjectEventOnWire, ProjectEventWire } from '../../shared/events'
-import { MemoryEventBus, setEventBus, type EventBus } from '../../server/realtime/bus'
+import { MemoryEventBus } from '../../server/realtime/bus'
 import { createWsContext } from '../../server/realtime/wsContext'
 import { appendEvent, transaction } from '../../server/services/events'
 import { createContextInner } from '../../server/trpc/context'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
 import { failure, projectWithTeam, signUp, taskInput, type TestCookieJar } from '../factories'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 interface Received { id: string, event: ProjectEventWire }
@@ -23,20 +24,20 @@ function unwrap(value: { id: string, data: ProjectEventOnWire }): Received {
 describe.runIf(databaseAvailable)('project.onEvent', () => {
   let db: Database
   let bus: MemoryEventBus
-  let previousBus: EventBus
+  let restore: (() => void) | undefined
   const open: AbortController[] = []
 
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryEventBus()
-    previousBus = setEventBus(bus)
+    restore = installTestServices({ bus }).restore
   })
   afterEach(() => {
     bus.dropFilter = null
     for (const controller of open.splice(0)) controller.abort()
   })
   afterAll(async () => {
-    setEventBus(previousBus)
+    restore?.()
     await db?.close()
   })
 

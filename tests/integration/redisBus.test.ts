@@ -2,12 +2,12 @@ import { isTrackedEnvelope, type TrackedEnvelope } from '@trpc/server'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ProjectEvent } from '../../shared/events'
-import { setEventBus, type EventBus } from '../../server/realtime/bus'
 import { openProjectEventStream } from '../../server/realtime/projectStream'
 import { projectChannel, RedisBus } from '../../server/realtime/redisBus'
 import type { Database } from '../../server/utils/db'
 import { projectWithTeam, taskInput } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const WAIT_MS = 10_000
@@ -52,7 +52,7 @@ describe.runIf(databaseAvailable && redisAvailable())('RedisBus (two instances o
   let admin: Redis
   let busA: RedisBus
   let busB: RedisBus
-  let previousBus: EventBus
+  let restore: (() => void) | undefined
 
   beforeAll(async () => {
     redis = await startRedis()
@@ -62,10 +62,10 @@ describe.runIf(databaseAvailable && redisAvailable())('RedisBus (two instances o
     busB = new RedisBus(redis.url, { name: 'test-b' })
     await Promise.all([busA.ready(), busB.ready()])
     // Writes made through the services publish on instance A.
-    previousBus = setEventBus(busA)
+    restore = installTestServices({ bus: busA }).restore
   })
   afterAll(async () => {
-    if (previousBus) setEventBus(previousBus)
+    restore?.()
     await busA?.close()
     await busB?.close()
     admin?.disconnect()

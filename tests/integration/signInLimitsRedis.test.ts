@@ -1,17 +1,18 @@
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSignInLimits, setSignInLimits, type SignInLimits } from '../../server/services/signInLimits'
+import { createSignInLimits, type SignInLimits } from '../../server/services/signInLimits'
 import type { Database } from '../../server/utils/db'
 import { limiterRedisConnection, redisStore } from '../../server/utils/rateLimit'
 import { callerFor, cookieJar, failure, signUp, TEST_PASSWORD, uniqueName } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable && redisAvailable())('sign-in limits shared through Redis', () => {
   let db: Database
   let redis: RedisServer
   const connections: Redis[] = []
-  let previous: SignInLimits | undefined
+  let restore: (() => void) | undefined
   let instances: { a: SignInLimits, b: SignInLimits }
 
   /** The limits an instance's plugin installs, each on its own Redis connection. */
@@ -22,10 +23,15 @@ describe.runIf(databaseAvailable && redisAvailable())('sign-in limits shared thr
     return createSignInLimits(redisStore(conn, prefix))
   }
 
-  /** Runs `call` as instance `on` would: with that instance's limits. */
+  /** Runs `call` as instance `on` would: with services holding that instance's limits. */
   async function on<T>(instance: SignInLimits, call: () => Promise<T>): Promise<T> {
-    setSignInLimits(instance)
-    return call()
+    const services = installTestServices({ limits: { signIn: instance } })
+    try {
+      return await call()
+    }
+    finally {
+      services.restore()
+    }
   }
 
   beforeAll(async () => {
@@ -33,10 +39,10 @@ describe.runIf(databaseAvailable && redisAvailable())('sign-in limits shared thr
     redis = await startRedis()
     const prefix = `tt:test:${process.pid}:`
     instances = { a: await instanceLimits(prefix), b: await instanceLimits(prefix) }
-    previous = setSignInLimits(instances.a)
+    restore = installTestServices({ limits: { signIn: instances.a } }).restore
   })
   afterAll(async () => {
-    if (previous) setSignInLimits(previous)
+    restore?.()
     for (const c of connections) c.disconnect()
     await redis?.stop()
     await db?.close()

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWsContext } from '../../server/realtime/wsContext'
-import { setSocketCallLimiter, SOCKET_CALL_LIMIT } from '../../server/trpc/init'
+import { SOCKET_CALL_LIMIT } from '../../server/trpc/init'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database } from '../../server/utils/db'
-import { callLimiter, limiterRedisConnection, redisStore, type CallLimiter } from '../../server/utils/rateLimit'
+import { callLimiter, limiterRedisConnection, redisStore } from '../../server/utils/rateLimit'
 import { callerFor, failure, signUp } from '../factories'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 /** A caller with the context a socket gets (session cookie on the upgrade request). */
@@ -62,21 +63,19 @@ describe.runIf(databaseAvailable && redisAvailable())('rate limit of socket call
   let db: Database
   let redis: RedisServer
   const connections: Redis[] = []
-  let previous: CallLimiter | undefined
 
   beforeAll(async () => {
     db = await createTestDatabase()
     redis = await startRedis()
   })
   afterAll(async () => {
-    if (previous) setSocketCallLimiter(previous)
     for (const c of connections) c.disconnect()
     await redis?.stop()
     await db?.close()
   })
 
   /**
-   * The limiter an instance's plugin installs, on its own connection — with a sustained rate of 1/s
+   * The limiter an instance's services hold, on its own connection — with a sustained rate of 1/s
    * instead of 10/s, so that a slow test machine cannot refill the budget between the two bursts.
    */
   async function instanceLimiter() {
@@ -88,12 +87,15 @@ describe.runIf(databaseAvailable && redisAvailable())('rate limit of socket call
 
   it('a user\'s sockets on two instances share one budget of 30', async () => {
     const alice = await signUp(db)
-    previous = setSocketCallLimiter(await instanceLimiter())
+    // Each socket's context keeps the services of the instance it was opened on.
+    const a = installTestServices({ limits: { socket: await instanceLimiter() } })
     const onA = await socketCaller(db, cookieOf(alice))
+    a.restore()
     expect((await burst(() => onA.auth.me(), 20)).ok).toBe(20)
 
-    setSocketCallLimiter(await instanceLimiter())
+    const b = installTestServices({ limits: { socket: await instanceLimiter() } })
     const onB = await socketCaller(db, cookieOf(alice), '10.9.9.11')
+    b.restore()
     const { ok, limited } = await burst(() => onB.auth.me(), 20)
     // 10 left of the burst (11 if B's calls fall into the next second)
     expect(ok).toBeGreaterThanOrEqual(10)

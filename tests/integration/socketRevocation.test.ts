@@ -1,7 +1,7 @@
 // Revoking a credential ends its sockets: API token revocation, sign-out (cookie and ticket
 // sockets), password change, session expiry (periodic re-check), and across instances over Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MemoryRevocationBus, RedisRevocationBus, setRevocationBus, type RevocationBus } from '../../server/realtime/revocation'
+import { MemoryRevocationBus, RedisRevocationBus } from '../../server/realtime/revocation'
 import { CLOSE_UNAUTHORIZED } from '../../server/realtime/socketRegistry'
 import { readSocketMetrics } from '../../server/realtime/socketMetrics'
 import { MemorySocketSlots } from '../../server/realtime/socketSlots'
@@ -11,6 +11,7 @@ import type { Database } from '../../server/utils/db'
 import { callerFor, cookieJar, failure, projectWithTeam, sha256Hex, signUp, taskInput, TEST_PASSWORD } from '../factories'
 import { listenSockets, TestSocket, within, type SocketServer } from '../factories/sockets'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 const cookieOf = (u: { jar: { values: Map<string, string> } }) => `tt_session=${u.jar.values.get('tt_session')}`
@@ -20,20 +21,20 @@ describe.runIf(databaseAvailable)('a revoked credential ends its sockets', () =>
   let db: Database
   let server: SocketServer
   let bus: MemoryRevocationBus
-  let previousBus: RevocationBus
+  let restore: (() => void) | undefined
   const sockets: TestSocket[] = []
 
   beforeAll(async () => {
     db = await createTestDatabase()
     bus = new MemoryRevocationBus()
-    previousBus = setRevocationBus(bus)
+    restore = installTestServices({ revocations: bus }).restore
     // No periodic re-check here: what closes these sockets is the revocation on the bus.
     server = await listenSockets(db, { revocations: bus, slots: new MemorySocketSlots(), limits: { recheckMs: 0, authTimeoutMs: 60_000 } })
   })
   afterAll(async () => {
     for (const s of sockets) s.socket.terminate()
     await server?.close()
-    setRevocationBus(previousBus)
+    restore?.()
     await db?.close()
   })
 
@@ -244,7 +245,7 @@ describe.runIf(databaseAvailable && redisAvailable())('revocation across instanc
   let b: SocketServer
   let busA: RedisRevocationBus
   let busB: RedisRevocationBus
-  let previousBus: RevocationBus
+  let restore: (() => void) | undefined
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -253,14 +254,14 @@ describe.runIf(databaseAvailable && redisAvailable())('revocation across instanc
     busB = new RedisRevocationBus(redis.url, { name: 'test-revoke-b' })
     await Promise.all([busA.ready(), busB.ready()])
     // This process plays instance A: its services publish on A's bus.
-    previousBus = setRevocationBus(busA)
+    restore = installTestServices({ revocations: busA }).restore
     a = await listenSockets(db, { revocations: busA, slots: new MemorySocketSlots(), limits: { recheckMs: 0 } })
     b = await listenSockets(db, { revocations: busB, slots: new MemorySocketSlots(), limits: { recheckMs: 0 } })
   })
   afterAll(async () => {
     await a?.close()
     await b?.close()
-    if (previousBus) setRevocationBus(previousBus)
+    restore?.()
     await busA?.close()
     await busB?.close()
     await redis?.stop()

@@ -7,12 +7,13 @@ import { createApp, toNodeListener } from 'h3'
 import superjson from 'superjson'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { notificationsSettled } from '../../server/notifications/notifier'
-import { setSseStreams, SseStreams } from '../../server/realtime/sseStreams'
+import { SseStreams } from '../../server/realtime/sseStreams'
 import { SSE_PING_MS } from '../../server/trpc/init'
 import { createTrpcHttpHandler } from '../../server/trpc/http'
 import type { Database } from '../../server/utils/db'
 import { parseEnv, type Env } from '../../server/utils/env'
 import { callerFor, cookieJar, failure, projectWithTeam, signUp, taskInput, TEST_PASSWORD } from '../factories'
+import { installTestServices } from '../setup/services'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 interface SseMessage {
@@ -82,7 +83,7 @@ describe.runIf(databaseAvailable)('subscriptions over SSE and the polling fallba
   let base: string
   let env: Env
   let streams: SseStreams
-  let previousStreams: SseStreams
+  let restore: (() => void) | undefined
   let maxPerUser = 40
   const open: ReturnType<typeof openSse>[] = []
 
@@ -95,7 +96,7 @@ describe.runIf(databaseAvailable)('subscriptions over SSE and the polling fallba
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     env = parseEnv({ NODE_ENV: 'test', PUBLIC_ORIGIN: base })
     streams = new SseStreams({ maxPerUser: () => maxPerUser })
-    previousStreams = setSseStreams(streams)
+    restore = installTestServices({ sseStreams: streams }).restore
   })
   afterEach(async () => {
     for (const s of open.splice(0)) s.close()
@@ -103,7 +104,7 @@ describe.runIf(databaseAvailable)('subscriptions over SSE and the polling fallba
     await vi.waitFor(() => expect(streams.size).toBe(0))
   })
   afterAll(async () => {
-    setSseStreams(previousStreams)
+    restore?.()
     server?.closeAllConnections()
     await new Promise(resolve => server?.close(resolve))
     await db?.close()

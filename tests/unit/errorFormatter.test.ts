@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { ZodError } from 'zod'
 import { taskUpdateInput } from '../../shared/schemas/task'
 import { registerInput } from '../../shared/schemas/auth'
+import { createServices } from '../../server/container'
 import { DomainError } from '../../server/services/errors'
 import type { Context } from '../../server/trpc/context'
 import { appRouter, createCaller } from '../../server/trpc/routers/_app'
@@ -22,6 +23,7 @@ function brokenDbContext(): Context {
     env: { secureCookies: false },
     cookies: { get: () => undefined, set: () => {}, delete: () => {} },
     ip: '127.0.0.1',
+    services: createServices(),
     user: { id: 'u1', email: 'u1@example.test', username: 'u1', name: 'U One', status: 'AVAILABLE', timezone: 'UTC' },
     session: { id: 's1', userId: 'u1', expiresAt: new Date(Date.now() + 60_000) },
     setSessionCookie: () => {},

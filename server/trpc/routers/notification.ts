@@ -31,7 +31,6 @@ import {
   watchStatus,
 } from '../../notifications/service'
 import { notificationEventsSince, openNotificationStream } from '../../notifications/stream'
-import { useSseStreams } from '../../realtime/sseStreams'
 import { protectedProcedure, publicProcedure, router } from '../init'
 
 export const notificationRouter = router({
@@ -68,7 +67,7 @@ export const notificationRouter = router({
   /** The signed-in user's notifications over the WebSocket, or SSE as the fallback; tracked ids are per-user seqs (docs/notifications.md). */
   onEvent: protectedProcedure
     .input(notificationOnEventInput)
-    .subscription(({ ctx, input, signal }) => useSseStreams().serve(ctx, signal, stop => openNotificationStream(ctx.db, ctx.user.id, input, stop))),
+    .subscription(({ ctx, input, signal }) => ctx.services.sseStreams.serve(ctx, signal, stop => openNotificationStream(ctx.db, ctx.user.id, input, stop))),
   /** The polling fallback of onEvent: what changed after a resume id (docs/websocket.md, "Fallback transports"). */
   eventsSince: protectedProcedure.input(notificationEventsSinceInput).query(({ ctx, input }) => notificationEventsSince(ctx.db, ctx.user.id, input)),
 })

@@ -1,7 +1,6 @@
 import { byIdInput, projectCreateInput, projectEventsSinceInput, projectOnEventInput, projectUpdateInput } from '../../../shared/schemas/project'
 import { supportsDirectFanout } from '../../realtime/fanout'
 import { openProjectEventStream, projectEventsSince } from '../../realtime/projectStream'
-import { useSseStreams } from '../../realtime/sseStreams'
 import { createProject, getProject, listProjects, updateProject } from '../../services/project'
 import { protectedProcedure, router } from '../init'
 
@@ -13,7 +12,7 @@ export const projectRouter = router({
   /** Durable project events over the WebSocket, or SSE as the fallback; tracked ids are seqs (see docs/websocket.md). */
   onEvent: protectedProcedure
     .input(projectOnEventInput)
-    .subscription(({ ctx, input, signal }) => useSseStreams().serve(ctx, signal, stop => openProjectEventStream(ctx.db, ctx.user.id, input, stop, { direct: supportsDirectFanout(ctx) }))),
+    .subscription(({ ctx, input, signal }) => ctx.services.sseStreams.serve(ctx, signal, stop => openProjectEventStream(ctx.db, ctx.user.id, input, stop, { direct: supportsDirectFanout(ctx) }))),
   /** The polling fallback of onEvent: the events after a resume id (docs/websocket.md, "Fallback transports"). */
   eventsSince: protectedProcedure.input(projectEventsSinceInput).query(({ ctx, input }) => projectEventsSince(ctx.db, ctx.user.id, input)),
 })
