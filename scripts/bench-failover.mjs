@@ -71,7 +71,7 @@ function failoverClient({ urls, home, cookie, projectId, markerPattern, now }) {
     const socket = new WebSocket(url, { headers: { cookie }, perMessageDeflate: false })
     client.socket = socket
     let started = false
-    socket.on('open', () => socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId, lastEventId: client.lastEventId } } } })))
+    socket.on('open', () => socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId, lastEventId: client.lastEventId, wire: 2 } } } })))
     socket.on('message', (data) => {
       const text = data.toString()
       if (text === 'PING') return socket.send('PONG')

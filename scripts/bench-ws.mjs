@@ -200,7 +200,7 @@ function stats(samples) {
 }
 /**
  * Child process role: opens its share of the sockets (`job.client`: raw = plain `ws` speaking tRPC's
- * protocol, as bare `ws` peers speak it too; wslink = the stock @trpc/client; socketio =
+ * protocol and asking for the compact frames (`wire: 2`) as our app's client does, as bare `ws` peers speak it too; wslink = the stock @trpc/client; socketio =
  * socket.io-client), authenticated by cookie or by a ticket minted per socket (`job.auth`); on
  * 'finish', waits for every (socket, event) and reports latencies, losses and duplicates.
  */
@@ -214,7 +214,8 @@ async function receiverRole() {
   const clients = []
   /** Per socket: marker → receive time (monotonic ns); a second receipt is a duplicate, never a delivery. */
   const receipts = job.auths.map(() => new Map())
-  const markerPattern = new RegExp(`"to":"(${job.prefix}\\d+)`)
+  // The named form carries `"to":"<text>"`; the compact form (`wire: 2`, what our app's client asks for) `"description":"<text>"`.
+  const markerPattern = new RegExp(`(?:"to"|"description"):"(${job.prefix}\\d+)`)
   const markerOf = (to) => {
     if (typeof to !== 'string' || !to.startsWith(job.prefix)) return null
     return /^[^.]*/.exec(to)[0]
@@ -264,7 +265,7 @@ async function receiverRole() {
       await new Promise((resolve) => {
         socket.on('open', () => {
           if (token) socket.send(JSON.stringify({ method: 'connectionParams', data: { token } }))
-          socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: job.projectId } } } }))
+          socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId: job.projectId, wire: 2 } } } }))
         })
         socket.on('message', (data) => {
           const text = data.toString()
