@@ -4,7 +4,7 @@ import { getErrorShape } from '@trpc/server/unstable-core-do-not-import'
 import type { TaskCreateInput } from '../../shared/schemas/task'
 import { createContextInner, type CookieJar, type CookieOptions } from '../../server/trpc/context'
 import { appRouter, createCaller } from '../../server/trpc/routers/_app'
-import type { Database } from '../../server/utils/db'
+import type { Database, Db } from '../../server/utils/db'
 
 export const TEST_PASSWORD = 'correct-horse-battery'
 
@@ -104,4 +104,18 @@ export async function projectWithTeam(db: Database) {
 
 export function taskInput(projectId: string, overrides: Partial<TaskCreateInput> = {}): TaskCreateInput {
   return { projectId, title: `Task ${uniqueName('t')}`, ...overrides }
+}
+
+/** The database's client, counting every query made through it (model calls and raw SQL). */
+export function countingDb(db: Database) {
+  const counter = { queries: 0 }
+  const client = db.prisma.$extends({
+    query: {
+      async $allOperations({ args, query }) {
+        counter.queries++
+        return query(args)
+      },
+    },
+  }) as unknown as Db
+  return { client, counter }
 }

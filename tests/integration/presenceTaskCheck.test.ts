@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requirePresenceTask, TASK_CHECK_TTL_MS } from '../../server/presence/taskCheck'
-import type { Database, Db } from '../../server/utils/db'
-import { projectWithTeam, taskInput } from '../factories'
+import type { Database } from '../../server/utils/db'
+import { countingDb, projectWithTeam, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('presence task check (requirePresenceTask)', () => {
@@ -16,23 +16,9 @@ describe.runIf(databaseAvailable)('presence task check (requirePresenceTask)', (
 
   const notFound = (taskId: string) => ({ name: 'DomainError', code: 'NOT_FOUND', message: `Task ${taskId} not found` })
 
-  /** The app's database client, counting the queries made through it. */
-  function countingDb() {
-    const counter = { queries: 0 }
-    const client = db.prisma.$extends({
-      query: {
-        async $allOperations({ args, query }) {
-          counter.queries++
-          return query(args)
-        },
-      },
-    }) as unknown as Db
-    return { client, counter }
-  }
-
   it('reads a task once, then answers from memory until the TTL ends', async () => {
     const task = await team.owner.caller.task.create(taskInput(team.project.id))
-    const { client, counter } = countingDb()
+    const { client, counter } = countingDb(db)
     const t0 = 1_000_000
     await requirePresenceTask(client, team.project.id, task.id, t0)
     expect(counter.queries).toBe(1)
@@ -47,7 +33,7 @@ describe.runIf(databaseAvailable)('presence task check (requirePresenceTask)', (
   it('never remembers a miss, and a task is remembered for its own project only', async () => {
     const other = await team.owner.caller.project.create({ name: 'Other project' })
     const elsewhere = await team.owner.caller.task.create(taskInput(other.id))
-    const { client, counter } = countingDb()
+    const { client, counter } = countingDb(db)
     for (let i = 0; i < 3; i++) {
       await expect(requirePresenceTask(client, team.project.id, elsewhere.id)).rejects.toMatchObject(notFound(elsewhere.id))
     }

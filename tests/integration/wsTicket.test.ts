@@ -16,7 +16,7 @@ import {
 } from '../../server/services/wsTicket'
 import { createCaller } from '../../server/trpc/routers/_app'
 import type { Database, Db } from '../../server/utils/db'
-import { callerFor, cookieJar, failure, projectWithTeam, signUp, TEST_PASSWORD } from '../factories'
+import { callerFor, cookieJar, countingDb, failure, projectWithTeam, signUp, TEST_PASSWORD } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 
 describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
@@ -65,25 +65,11 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
     expect(projects.map(p => p.id)).toContain(team.project.id)
   })
 
-  /** The app's database client, counting every query made through it (model calls and raw SQL). */
-  function countingDb() {
-    const counter = { queries: 0 }
-    const client = db.prisma.$extends({
-      query: {
-        async $allOperations({ args, query }) {
-          counter.queries++
-          return query(args)
-        },
-      },
-    }) as unknown as Db
-    return { client, counter }
-  }
-
   it('a ticket carries its user: the socket signs in with no database query', async () => {
     const { ticket } = await team.owner.caller.auth.wsTicket()
     const claims = JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
     expect(claims.usr).toEqual({ email: team.owner.user.email, username: team.owner.user.username, name: team.owner.user.name, status: 'AVAILABLE', timezone: expect.any(String) })
-    const { client, counter } = countingDb()
+    const { client, counter } = countingDb(db)
     // The control: the counter sees what a cookie socket reads.
     await socketWithToken(undefined, `tt_session=${team.owner.jar.values.get('tt_session')}`, client)
     expect(counter.queries).toBeGreaterThan(0)
@@ -99,7 +85,7 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
     const { ticket } = await ann.caller.auth.wsTicket()
     const { id, token } = await ann.caller.apiToken.create({ name: 'ticket minter' })
     const { ticket: tokenTicket } = await (await callerFor(db, { bearer: token })).auth.wsTicket()
-    const { client, counter } = countingDb()
+    const { client, counter } = countingDb(db)
     expect((await socketWithToken(ticket, undefined, client)).ctx.user?.id).toBe(ann.user.id)
     expect((await socketWithToken(tokenTicket, undefined, client)).ctx.user?.id).toBe(ann.user.id)
     await ann.caller.apiToken.revoke({ id })
@@ -117,7 +103,7 @@ describe.runIf(databaseAvailable)('WebSocket tickets (auth.wsTicket)', () => {
     const here = await ben.caller.auth.wsTicket()
     const there = await (await callerFor(db, { jar: laptop })).auth.wsTicket()
     await ben.caller.auth.changePassword({ currentPassword: TEST_PASSWORD, newPassword: 'a brand new password' })
-    const { client, counter } = countingDb()
+    const { client, counter } = countingDb(db)
     expect((await socketWithToken(here.ticket, undefined, client)).ctx.user?.id).toBe(ben.user.id)
     expect(counter.queries).toBeGreaterThan(0)
     expect((await socketWithToken(there.ticket, undefined, client)).ctx.user).toBeNull()
