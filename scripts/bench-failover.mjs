@@ -271,8 +271,8 @@ async function main() {
   console.log(`| ${row.n} | ${row.onKilled} | ${row.writes} | ${row.resubscribedP50} / ${row.resubscribedP99} / ${row.resubscribedMax} ms | ${row.caughtUpP50} / ${row.caughtUpP99} / ${row.caughtUpMax} ms | ${notResubscribed} | ${row.latencyP50} / ${row.latencyP99} ms | ${lost} | ${duplicates} | ${errors} | ${retries} |`)
   if (args.json) writeFileSync(args.json, JSON.stringify(row, null, 2))
   b.proc.kill('SIGTERM')
-  postgres.stop()
-  redis.stop()
+  await postgres.stop()
+  await redis.stop()
   process.exit(lost === 0 && notResubscribed === 0 ? 0 : 1)
 }
 

@@ -1,10 +1,13 @@
 // Pieces shared by the benchmark scripts (bench-api.mjs, bench-phone.mjs, bench-ws.mjs).
-import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createJiti } from 'jiti'
 import superjson from 'superjson'
+
+const jiti = createJiti(import.meta.url)
 
 /** A free loopback port. */
 export function freePort() {
@@ -67,81 +70,22 @@ export async function startBenchServer(prefix, env = {}) {
   }
 }
 
-/** Directory with initdb/pg_ctl: PATH first, then Debian's versioned folders (as tests/setup/postgres.ts). */
-function postgresBin() {
-  const fromPath = (process.env.PATH ?? '').split(':').find(dir => existsSync(join(dir, 'pg_ctl')) && existsSync(join(dir, 'initdb')))
-  if (fromPath) return fromPath
-  const base = '/usr/lib/postgresql'
-  const version = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)).find(v => existsSync(join(base, v, 'bin', 'pg_ctl'))) : null
-  if (!version) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)')
-  return join(base, version, 'bin')
-}
-
 /**
- * A throwaway PostgreSQL on a free loopback port (as the postgres user when run as root: initdb
- * refuses root), durability off as in the tests; `url` names a database on it. Stopped at exit.
+ * A throwaway PostgreSQL (`url` names its `postgres` database) and a local redis-server, both on
+ * free loopback ports: the tests' own helpers (tests/setup/postgres.ts, redis.ts, loaded with jiti as
+ * bench-digest.mjs does), stopped when the bench exits.
  */
 export async function startPostgres() {
-  const bin = postgresBin()
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'tt-bench-pg-'))
-  chmodSync(dir, 0o777)
-  const dataDir = join(dir, 'data')
-  const asRoot = process.getuid?.() === 0
-  const run = (cmd, args) => asRoot
-    ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: 'pipe' })
-    : execFileSync(join(bin, cmd), args, { stdio: 'pipe' })
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'])
-  const args = ['-D', dataDir, '-k', dir, '-h', '127.0.0.1', '-p', String(port), '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
-  const proc = asRoot ? spawn('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), ...args], { stdio: 'ignore' }) : spawn(join(bin, 'postgres'), args, { stdio: 'ignore' })
-  let stopped = false
-  const stop = () => {
-    if (stopped) return
-    stopped = true
-    try {
-      run('pg_ctl', ['-D', dataDir, 'stop', '-m', 'immediate'])
-    }
-    catch {
-      proc.kill('SIGKILL')
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  process.on('exit', stop)
-  const url = database => `postgresql://postgres@127.0.0.1:${port}/${database}`
-  const { default: pg } = await import('pg')
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const client = new pg.Client({ connectionString: url('postgres') })
-    try {
-      await client.connect()
-      await client.query('CREATE DATABASE bench')
-      await client.end()
-      return { url: url('bench'), stop }
-    }
-    catch (error) {
-      await client.end().catch(() => {})
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`PostgreSQL did not start: ${error.message}`, { cause: error })
-      await new Promise(r => setTimeout(r, 100))
-    }
-  }
+  const { startPostgres: start } = await jiti.import('../tests/setup/postgres.ts')
+  const server = await start()
+  // At exit only the synchronous part runs: `pg_ctl stop` (the temp folder stays).
+  process.on('exit', () => void server.stop())
+  return { url: server.url('postgres'), stop: () => server.stop() }
 }
 
-/** A local redis-server on a free loopback port, no persistence; stopped at exit. */
 export async function startRedis() {
-  const bin = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(':').map(d => join(d, 'redis-server'))].find(p => existsSync(p))
-  if (!bin) throw new Error('redis-server is not installed (apt-get install -y redis-server)')
-  const port = await freePort()
-  const proc = spawn(bin, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' })
-  const stop = () => proc.kill('SIGKILL')
-  process.on('exit', stop)
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => socket.end() && resolve(true))
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return { url: `redis://127.0.0.1:${port}`, stop }
-    await new Promise(r => setTimeout(r, 50))
-  }
-  throw new Error('redis-server did not start')
+  const { startRedis: start } = await jiti.import('../tests/setup/redis.ts')
+  const server = await start()
+  process.on('exit', () => void server.stop())
+  return server
 }

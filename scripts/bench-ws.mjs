@@ -624,7 +624,8 @@ async function main() {
       for (const peer of PEERS) rows.push(await runPeer(peer, n, redis))
     }
     await setup.server.stop()
-    redis?.stop()
+    await redis?.stop()
+    await postgres?.stop()
     return rows
   }
 
@@ -835,7 +836,7 @@ async function main() {
       socket.close()
     }
     await server.stop()
-    redis?.stop()
+    await redis?.stop()
     return result
   }
 
