@@ -46,6 +46,9 @@ const http = createServer((req, res) => {
   res.end('ok')
 })
 
+// Stopped with SIGTERM when profiled (`--cpu-prof`): a normal exit writes the profile.
+process.on('SIGTERM', () => process.exit(0))
+
 let publish
 if (KIND === 'socketio') {
   const { Server } = await import('socket.io')

@@ -182,7 +182,7 @@ async function startPeer(kind, redisUrl) {
   const port = await freePort()
   const inspectPort = await freePort()
   const child = fork(new URL('./bench-ws-peer.mjs', import.meta.url).pathname, [`--kind=${kind}`, `--port=${port}`, `--payload=${PAYLOAD}`, ...(redisUrl ? [`--redis=${redisUrl}`] : [])], {
-    execArgv: ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`],
+    execArgv: ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`, ...cpuProfile],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   })
   quietInspector(child)
@@ -190,7 +190,8 @@ async function startPeer(kind, redisUrl) {
     child.once('message', resolve)
     child.once('exit', code => reject(new Error(`peer ${kind} exited with ${code}`)))
   })
-  return { base: `http://127.0.0.1:${port}`, pid: child.pid, inspectPort, stop: () => child.kill('SIGKILL') }
+  // SIGTERM: the peer exits normally, so that a `--cpu-prof` profile is written.
+  return { base: `http://127.0.0.1:${port}`, pid: child.pid, inspectPort, stop: () => child.kill(cpuProfile.length ? 'SIGTERM' : 'SIGKILL') }
 }
 
 function stats(samples) {
@@ -371,6 +372,7 @@ async function receiverRole() {
 
 function startReceiver(job) {
   const child = fork(new URL(import.meta.url).pathname, ['--role=receiver'], {
+    execArgv: process.env.RECV_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECV_PROF}`] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   child.send(job)

@@ -105,7 +105,7 @@ export class DirectSink extends BoundSink {
     }
     this.last = event.seq
     // Refused only when the socket is closing (or was just closed as too slow): stop fanning out to it.
-    if (!this.gate.send(frame)) {
+    if (!this.gate.sendFrame(frame)) {
       this.detach()
       return
     }

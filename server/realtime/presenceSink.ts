@@ -48,7 +48,7 @@ export class PresenceSink extends BoundSink {
 
   private write(message: object) {
     const gate = this.gate!
-    if (gate.send(presenceFrame(this.prefix, message), true)) presenceFanoutMetrics.framesWritten++
+    if (gate.sendFrame(presenceFrame(this.prefix, message), true)) presenceFanoutMetrics.framesWritten++
     else if (gate.socket.readyState !== WS_OPEN || gate.closedSlow) this.detach()
     else presenceFanoutMetrics.framesDropped++
   }

@@ -1,6 +1,7 @@
 // The send gate: everything written to one socket goes through it (docs/websocket.md, "Send buffer").
 import type { WebSocket } from 'ws'
 import { logger } from '../utils/logger'
+import { writeFrame } from './rawFrames'
 
 /** Socket send buffer limits (bytes queued in `ws` + the kernel). */
 export const sendLimits = {
@@ -49,6 +50,21 @@ export class SendGate {
 
   /** Sends a text frame; false when it was dropped (socket closing, or ephemeral and over the soft bound). */
   send(frame: string | Buffer, ephemeral = false): boolean {
+    if (!this.admit(ephemeral)) return false
+    if (typeof frame === 'string') this.socket.send(frame)
+    else this.socket.send(frame, { binary: false })
+    return true
+  }
+
+  /** Like {@link send}, for a frame already built by `textFrame` (the direct fan-out's shared frames). */
+  sendFrame(frame: Buffer, ephemeral = false): boolean {
+    if (!this.admit(ephemeral)) return false
+    writeFrame(this.socket, frame)
+    return true
+  }
+
+  /** Whether a frame may go now: the socket is open, and not too far behind (else it is closed, or an ephemeral frame dropped). */
+  private admit(ephemeral: boolean): boolean {
     const socket = this.socket
     if (socket.readyState !== WS_OPEN || this.closedSlow) return false
     const buffered = queuedCost(socket)
@@ -68,8 +84,6 @@ export class SendGate {
     else {
       this.overSince = 0
     }
-    if (typeof frame === 'string') socket.send(frame)
-    else socket.send(frame, { binary: false })
     return true
   }
 

@@ -1,6 +1,7 @@
 import { EVENT_WIRE_COMPACT, toCompactEvent, toWireEvent, type EventWireVersion, type ProjectEvent, type ProjectEventOnWire } from '../../shared/events'
 import { useServices } from '../container'
 import { deepFreeze } from './bus'
+import { textFrame } from './rawFrames'
 import type { SendGate } from './sendGate'
 
 /**
@@ -43,15 +44,15 @@ function payloadOf(event: ProjectEvent, wire: EventWireVersion | null | undefine
   return payload
 }
 
-/** The frame tRPC's ws adapter sends for `tracked(String(seq), wireEvent)` on subscription `prefix`. */
+/** The frame (built by `textFrame`) tRPC's ws adapter sends for `tracked(String(seq), wireEvent)` on subscription `prefix`. */
 export function eventFrame(prefix: string, event: ProjectEvent, wire: EventWireVersion | null | undefined): Buffer {
-  return Buffer.from(`${prefix}${payloadOf(event, wire)},"id":"${event.seq}"}}`)
+  return textFrame(Buffer.from(`${prefix}${payloadOf(event, wire)},"id":"${event.seq}"}}`))
 }
 
 /** Frames of presence messages (one message object goes to every watcher of its project), by prefix. */
 const presenceFrames = new WeakMap<object, { payload: string, frames: Map<string, Buffer> }>()
 
-/** The frame tRPC's ws adapter sends for the untracked item `message` on subscription `prefix`. */
+/** The frame (built by `textFrame`) tRPC's ws adapter sends for the untracked item `message` on subscription `prefix`. */
 export function presenceFrame(prefix: string, message: object): Buffer {
   let cached = presenceFrames.get(message)
   if (!cached) {
@@ -60,7 +61,7 @@ export function presenceFrame(prefix: string, message: object): Buffer {
   }
   let frame = cached.frames.get(prefix)
   if (!frame) {
-    frame = Buffer.from(`${prefix}${cached.payload}}}`)
+    frame = textFrame(Buffer.from(`${prefix}${cached.payload}}}`))
     cached.frames.set(prefix, frame)
   }
   return frame

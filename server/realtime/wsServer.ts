@@ -30,7 +30,15 @@ export interface PeerLike {
   remoteAddress?: string
 }
 
-/** crossws's node adapter runs on `ws`; its `peer.websocket` is (a proxy of) that `ws` socket. */
+/**
+ * crossws's node adapter runs on `ws`. Its `peer.websocket` is a Proxy of that socket (a trap on every
+ * property read, thousands per event in a fan-out); `peer._internal.ws` is the socket itself.
+ */
+function nodeSocketOf(peer: PeerLike): unknown {
+  return (peer as { _internal?: { ws?: unknown } })._internal?.ws ?? peer.websocket
+}
+
+/** Whether a crossws socket is `ws`'s (it has `on` and `terminate`). */
 function isNodeWebSocket(socket: unknown): socket is WebSocket {
   return typeof socket === 'object' && socket !== null
     && typeof (socket as { on?: unknown }).on === 'function'
@@ -165,7 +173,7 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
   })
 
   const serve = (peer: PeerLike) => {
-    const socket = peer.websocket
+    const socket = nodeSocketOf(peer)
     if (!isNodeWebSocket(socket)) {
       throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
     }
