@@ -15,7 +15,8 @@
 //          --auth=cookie,ticket --client=wslink|raw (default: wslink below 5,000, raw from 5,000 — the
 //          stock client decoding thousands of frames measures the generator; raw is plain `ws`
 //          speaking tRPC's protocol, as the bare peer's clients do)
-//          --json=<file> (also write the rows as JSON) --cpu-prof=<dir> (V8 CPU profiles of our servers)
+//          --json=<file> (also write the rows as JSON) --cpu-prof=<dir> (V8 CPU profiles of our servers and the peers)
+//          --receiver-prof=<dir> (CPU profiles of the load generator's receiver processes: is the client the limit?)
 //          --bus=cluster: two instances of ours with Redis on PostgreSQL (--db=postgres|pglite)
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
@@ -372,7 +373,7 @@ async function receiverRole() {
 
 function startReceiver(job) {
   const child = fork(new URL(import.meta.url).pathname, ['--role=receiver'], {
-    execArgv: process.env.RECV_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECV_PROF}`] : [],
+    execArgv: args['receiver-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['receiver-prof']}`] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   child.send(job)

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { framePayload, textFrame, writeFrame } from '../../server/realtime/rawFrames'
 
@@ -51,9 +51,13 @@ describe('writeFrame', () => {
       })
     }
     const expected = ['first', ...texts.flatMap((text, i) => [text, `after ${i}`])]
-    await expect.poll(() => a.received.length).toBe(expected.length)
+    // An idle sender: the shared frame went to the TCP stream itself, not through `ws.send`.
+    const send = vi.spyOn(a.socket, 'send')
+    writeFrame(a.socket, textFrame(Buffer.from('fast')))
+    expect(send).not.toHaveBeenCalled()
+    await expect.poll(() => a.received.length).toBe(expected.length + 1)
     await expect.poll(() => b.received.length).toBe(expected.length)
-    expect(a.received).toEqual(expected)
+    expect(a.received).toEqual([...expected, 'fast'])
     expect(b.received).toEqual(expected)
   })
 
@@ -61,7 +65,9 @@ describe('writeFrame', () => {
     const { socket, received } = await pair({ perMessageDeflate: { threshold: 0 } })
     const big = 'z'.repeat(200_000)
     socket.send(big) // compressed asynchronously: ws queues what follows
+    const send = vi.spyOn(socket, 'send')
     writeFrame(socket, textFrame(Buffer.from('next')))
+    expect(send).toHaveBeenCalledTimes(1)
     await expect.poll(() => received.length).toBe(2)
     expect(received).toEqual([big, 'next'])
   })
