@@ -16,7 +16,7 @@ export const presenceTiming = {
   sweepMs: 10_000,
   typingMs: 5_000,
   /** patches to a project's subscribers are coalesced into at most one per this interval */
-  flushMs: 150,
+  flushMs: 100,
   /** `lastSeenAt` is written at most this often while a user stays online */
   lastSeenWriteMs: 60_000,
 }
