@@ -14,6 +14,11 @@ import { taskNumberIn, textMatches } from './taskSearch'
  */
 const listCache = new Map<string, { seq: number, tasks: TaskListItem[] }>()
 const LIST_CACHE_MAX = 200
+/**
+ * Lists being read, per filter key and seq: requests that miss the cache together (readers right
+ * after a write) share one read instead of each rebuilding the same list.
+ */
+const building = new Map<string, { seq: number, tasks: Promise<TaskListItem[]> }>()
 
 /**
  * `value` for Prisma's `contains`, matched literally: Prisma passes it into `ILIKE '%…%'` as is
@@ -31,9 +36,31 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
   if (!membership) throw notFound('Project', input.projectId)
   // Object form: an absent filter (undefined, dropped) differs from assigneeId null (unassigned).
   const key = JSON.stringify({ p: input.projectId, s: input.status, a: input.assigneeId, l: input.label, q: input.search })
+  const seq = membership.project.eventSeq
   const cached = listCache.get(key)
-  if (cached && cached.seq === membership.project.eventSeq) return cached.tasks
+  if (cached && cached.seq === seq) return cached.tasks
+  const inFlight = building.get(key)
+  if (inFlight && inFlight.seq === seq) return inFlight.tasks
 
+  const tasks = readList(db, input)
+  building.set(key, { seq, tasks })
+  try {
+    const list = await tasks
+    // A read of an older seq that ends after a newer one's never replaces it.
+    if ((listCache.get(key)?.seq ?? -1) <= seq) {
+      listCache.delete(key)
+      listCache.set(key, { seq, tasks: list })
+      if (listCache.size > LIST_CACHE_MAX) listCache.delete(listCache.keys().next().value!)
+    }
+    return list
+  }
+  finally {
+    if (building.get(key)?.tasks === tasks) building.delete(key)
+  }
+}
+
+/** The tasks of a filter, read now. The seq was read before: the list is at least as new as its label, never older. */
+async function readList(db: Db, input: TaskListInput): Promise<TaskListItem[]> {
   const where: Prisma.TaskWhereInput = { projectId: input.projectId, deletedAt: null }
   if (input.status?.length) where.status = { in: input.status }
   if (input.assigneeId !== undefined) where.assigneeId = input.assigneeId
@@ -50,11 +77,5 @@ export async function listTasks(db: Db, userId: string, input: TaskListInput): P
       ...(number === null ? [] : [{ number }]),
     ]
   }
-  // The seq was read before the tasks: the list is at least as new as its label, never older, so a
-  // write committed in between only costs one extra miss.
-  const tasks = (await db.task.findMany({ where, select: taskListSelect })).sort(compareTasks)
-  listCache.delete(key)
-  listCache.set(key, { seq: membership.project.eventSeq, tasks })
-  if (listCache.size > LIST_CACHE_MAX) listCache.delete(listCache.keys().next().value!)
-  return tasks
+  return (await db.task.findMany({ where, select: taskListSelect })).sort(compareTasks)
 }
