@@ -17,6 +17,8 @@
 //          speaking tRPC's protocol, as the bare peer's clients do)
 //          --json=<file> (also write the rows as JSON) --cpu-prof=<dir> (V8 CPU profiles of our servers and the peers)
 //          --receiver-prof=<dir> (CPU profiles of the load generator's receiver processes: is the client the limit?)
+//          --heap-snapshot=<dir> (V8 heap snapshots of each server before and after its idle sockets; compare
+//          them with `node scripts/heap-diff.mjs before.heapsnapshot after.heapsnapshot N`)
 //          --bus=cluster: two instances of ours with Redis on PostgreSQL (--db=postgres|pglite)
 // Presence scenario (`npm run bench:ws -- --scenario=presence`): --users=1000 in --projects=10, each
 // on its own socket subscribed to its project's presence, changing the task it views every few
@@ -54,6 +56,8 @@ const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filt
 const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
 /** `--cpu-prof=<dir>`: each server of ours writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
 const cpuProfile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []
+/** `--heap-snapshot=<dir>`: heap snapshots of each server before and after its N idle sockets connect. */
+const heapSnapshotDir = args['heap-snapshot'] ? String(args['heap-snapshot']) : null
 /** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups, slow storms. */
 const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300', HTTP_CALL_BURST: '1000000', HTTP_CALLS_PER_SECOND: '1000000' }
 
@@ -152,14 +156,19 @@ function quietInspector(proc) {
  * Forces two full GCs in a process started with --expose-gc and --inspect (through the inspector:
  * `gc()` in its main context), then reads its RSS (/proc) and V8 heap in use. KiB.
  */
-async function gcMeasure(inspectPort, pid) {
+async function gcMeasure(inspectPort, pid, snapshotName) {
   const [target] = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()
-  const socket = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false })
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 0 })
   await new Promise((resolve, reject) => {
     socket.once('open', resolve)
     socket.once('error', reject)
   })
   let id = 0
+  const chunks = []
+  socket.on('message', (data) => {
+    const message = JSON.parse(data.toString())
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params.chunk)
+  })
   const call = (method, params = {}) => new Promise((resolve) => {
     const mine = ++id
     const onMessage = (data) => {
@@ -172,6 +181,11 @@ async function gcMeasure(inspectPort, pid) {
     socket.send(JSON.stringify({ id: mine, method, params }))
   })
   const result = await call('Runtime.evaluate', { expression: 'globalThis.gc(); globalThis.gc(); process.memoryUsage().heapUsed', returnByValue: true })
+  // `--heap-snapshot=<dir>`: a snapshot after the GCs (compare two with scripts/heap-diff.mjs).
+  if (heapSnapshotDir && snapshotName) {
+    await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
+    writeFileSync(join(heapSnapshotDir, `${snapshotName}.heapsnapshot`), chunks.join(''))
+  }
   socket.close()
   const heapKiB = Number(result?.result?.value) / 1024
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
@@ -499,8 +513,8 @@ async function main() {
         errors: all.reduce((sum, r) => sum + r.errors, 0),
       })),
     })
-    const memory = async () => {
-      const all = await Promise.all(servers.map(s => gcMeasure(s.inspectPort, s.pid)))
+    const memory = async (stage) => {
+      const all = await Promise.all(servers.map((s, k) => gcMeasure(s.inspectPort, s.pid, `${busName}-${n}-${k}-${stage}`)))
       return { heapKiB: all.reduce((sum, m) => sum + m.heapKiB, 0), rssKiB: all.reduce((sum, m) => sum + m.rssKiB, 0) }
     }
     // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
@@ -520,12 +534,12 @@ async function main() {
       row.ticketErrors = ready.errors
       await sleep(2000)
     }
-    const before = await memory()
+    const before = await memory('before')
     const receiver = together(receiversFor(n, 0, { prefix: `bench-${busName}-${n}-`, auth: 'cookie' }))
     const ready = await receiver.ready
     row.connectCookieMs = Math.round(ready.connectAllMs)
     await sleep(1000)
-    const idle = await memory()
+    const idle = await memory('idle')
     const writerJob = { target: 'ours', base: server.base, cookie: setup.owner.cookie(), tasks: setup.tasks }
     // Warm-up writes (not measured): JIT and heap sizing of the write and fan-out paths.
     const warmup = await runWriter({ ...writerJob, prefix: `warm-${n}-`, durationMs: 2000 })
@@ -549,12 +563,12 @@ async function main() {
       await warm.finish([])
       await sleep(1000)
       const row = { target: kind, bus: withRedis ? 'redis' : 'memory', client, n }
-      const before = await gcMeasure(peer.inspectPort, peer.pid)
+      const before = await gcMeasure(peer.inspectPort, peer.pid, `${kind}-${n}-before`)
       const receiver = startReceiver({ wsUrl, base: peer.base, projectId: 'p', auths: authsFor(n), prefix: `bench-${kind}-${n}-`, client, auth: 'cookie' })
       const ready = await receiver.ready
       row.connectCookieMs = Math.round(ready.connectAllMs)
       await sleep(1000)
-      const idle = await gcMeasure(peer.inspectPort, peer.pid)
+      const idle = await gcMeasure(peer.inspectPort, peer.pid, `${kind}-${n}-idle`)
       await runWriter({ target: 'peer', base: peer.base, tasks: [], prefix: `warm-${n}-`, durationMs: 2000 })
       const measured = await measureDeliveries(receiver, { target: 'peer', base: peer.base, tasks: [], prefix: `bench-${kind}-${n}-` })
       return finishRow(row, { ready, before, idle, measured, n })

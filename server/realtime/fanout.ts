@@ -3,11 +3,12 @@ import { logger } from '../utils/logger'
 import { useEventBus, type EventBus } from './bus'
 import { eventMetrics } from './eventMetrics'
 import { BoundSink, eventFrame } from './wireFrames'
-import type { SendGate } from './sendGate'
+import { healFromLog, type HealingSink, type SinkLog } from './resumableStream'
+import type { OwnedSubscription, SendGate } from './sendGate'
 
 // The pieces of the direct fan-out, for the modules that import them from here.
 export { CLOSE_SLOW_CONSUMER, queuedCost, SendGate, sendLimits } from './sendGate'
-export { BoundSink, markDirectFanout, sinkOf, supportsDirectFanout, wireEventOf } from './wireFrames'
+export { BoundSink, markDirectFanout, sinkOf, stoppedFrame, supportsDirectFanout, wireEventOf } from './wireFrames'
 export { PresenceSink, presenceFanoutMetrics } from './presenceSink'
 
 /**
@@ -19,28 +20,29 @@ export { PresenceSink, presenceFanoutMetrics } from './presenceSink'
  * adapter's envelope. From then on the sink sits in its project's set, and each event is turned into
  * one frame per distinct subscription id — byte for byte what tRPC would send (see
  * tests/integration/fanout.test.ts) — and written straight to every socket of the set. The
- * generator stays alive as the subscription's supervisor: it heals gaps from the log, ends the
- * stream after the event that removes its user, and detaches the sink when the subscription stops.
+ * generator then ends (tRPC's `stopped` for it is not sent) and the socket's gate owns the
+ * subscription: the sink heals its gaps from the log itself, ends after the event that removes its
+ * user (sending `stopped` as the adapter would), and leaves on `subscription.stop` or when the
+ * socket closes. Nothing else stays alive per subscription (decision 0022).
  *
  * What this saves per event and subscriber: an async iterator step, two promise races, a superjson
  * pass and a JSON.stringify of the whole event. What it keeps: tRPC's protocol, ids, resume and
  * errors, and the stock `wsLink` client.
  */
 
-export type SinkWake = 'stalled' | 'ended' | null
-
 /**
  * One subscription's place in its project's fan-out set. Delivers in seq order without gaps or
- * duplicates; on a gap it stops sending and asks its supervisor to fill in from the log.
+ * duplicates; on a gap it stops sending and fills in from the log. Until the hand-off its generator
+ * (tRPC's loop) still owns the subscription; from then on the socket's gate does: it answers
+ * `subscription.stop` and detaches the sink when the socket closes (decision 0022).
  */
-export class DirectSink extends BoundSink {
+export class DirectSink extends BoundSink implements HealingSink<ProjectEvent>, OwnedSubscription {
   /** Live events that arrived while stalled, to be sent after the backfill. */
   pending: ProjectEvent[] = []
   stalled = false
   ended = false
-  private waiter: ((reason: SinkWake) => void) | null = null
-  private wakeReason: SinkWake = null
-  private watchingAbort = false
+  /** Where missed events are read, once handed off (before that, its generator fills the gaps). */
+  private log: SinkLog<ProjectEvent> | null = null
 
   constructor(
     readonly projectId: string,
@@ -65,8 +67,21 @@ export class DirectSink extends BoundSink {
     fanout.add(this)
   }
 
+  /** Its generator ends: the socket's gate answers for the subscription, the sink heals itself. */
+  handedOff(log: SinkLog<ProjectEvent>) {
+    this.log = log
+    this.gate?.own(this)
+    if (this.stalled) this.heal()
+  }
+
+  /** Leaves the fan-out for good (stopped, socket closed, ended). */
   detach() {
-    if (this.gate) fanout.remove(this)
+    this.ended = true
+    this.pending = []
+    if (this.gate) {
+      fanout.remove(this)
+      this.gate.disown(this)
+    }
     this.gate = null
   }
 
@@ -87,16 +102,27 @@ export class DirectSink extends BoundSink {
     this.write(event, frames)
   }
 
-  /** Asks the supervisor to send everything after `last` from the log. */
+  /** Stops sending until everything after `last` has been sent from the log. */
   requestHeal() {
     if (this.stalled) return
     this.stalled = true
-    this.wake('stalled')
+    if (this.log) this.heal()
+  }
+
+  private heal() {
+    healFromLog(this.log!, this).catch((error: unknown) => {
+      // The log could not be read (database down): the client reconnects and resumes from its last id.
+      logger.error('direct fan-out could not fill a gap from the log', { projectId: this.projectId, after: this.last, message: (error as Error).message })
+      const socket = this.gate?.socket
+      this.detach()
+      socket?.close(CLOSE_TRY_AGAIN, 'Missed events could not be read: reconnect and resume')
+    })
   }
 
   /** Sends the next event in order (from the bus, or from the log during a backfill). */
   write(event: ProjectEvent, frames?: Map<string, Buffer>) {
-    if (this.ended || !this.gate) return
+    const gate = this.gate
+    if (this.ended || !gate) return
     const key = this.frameKey
     let frame = frames?.get(key)
     if (!frame) {
@@ -105,46 +131,22 @@ export class DirectSink extends BoundSink {
     }
     this.last = event.seq
     // Refused only when the socket is closing (or was just closed as too slow): stop fanning out to it.
-    if (!this.gate.sendFrame(frame)) {
+    if (!gate.sendFrame(frame)) {
       this.detach()
       return
     }
     eventMetrics.framesWritten++
     if ((membershipEndingEvents as readonly string[]).includes(event.type) && event.entityId === this.userId) {
-      this.ended = true
+      // Handed off, the subscription is the gate's to end; before that its generator ends it.
+      const owned = gate.subscription(this.key) === this
       this.detach()
-      this.wake('ended')
+      if (owned) gate.send(this.stoppedFrame())
     }
-  }
-
-  private wake(reason: SinkWake) {
-    const waiter = this.waiter
-    if (waiter) {
-      this.waiter = null
-      waiter(reason)
-    }
-    else {
-      this.wakeReason = reason
-    }
-  }
-
-  /** Resolves when the supervisor has work: a gap to fill, the end of the stream, or an abort (null). */
-  next(signal: AbortSignal | undefined): Promise<SinkWake> {
-    if (this.wakeReason) {
-      const reason = this.wakeReason
-      this.wakeReason = null
-      return Promise.resolve(reason)
-    }
-    if (signal?.aborted) return Promise.resolve(null)
-    if (signal && !this.watchingAbort) {
-      this.watchingAbort = true
-      signal.addEventListener('abort', () => this.wake(null), { once: true })
-    }
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
   }
 }
+
+/** Close code when missed events could not be read from the log: the client reconnects and resumes. */
+export const CLOSE_TRY_AGAIN = 1013
 
 /** The sinks of each project on this instance, with one bus listener per project. */
 class FanoutRegistry {

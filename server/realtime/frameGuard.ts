@@ -39,18 +39,29 @@ export function checkFrame(data: RawData, isBinary: boolean): { code: number, re
   return 'code' in verdict ? verdict : null
 }
 
-/** The close code for a bad frame, or what a good one costs against the socket's message rate. */
-function inspectFrame(data: RawData, isBinary: boolean): { code: number, reason: string } | { cost: number } {
+/** The close code for a bad frame, or what a good one costs against the socket's message rate (and its JSON). */
+function inspectFrame(data: RawData, isBinary: boolean): { code: number, reason: string } | { cost: number, message?: unknown } {
   if (isBinary) return { code: CLOSE_UNSUPPORTED_DATA, reason: 'Binary frames are not supported' }
   const text = toText(data)
   if (text === 'PING' || text === 'PONG') return { cost: 1 }
   try {
-    const parsed = JSON.parse(text) as unknown
-    return { cost: Array.isArray(parsed) ? Math.max(1, parsed.length) : 1 }
+    const message = JSON.parse(text) as unknown
+    return { cost: Array.isArray(message) ? Math.max(1, message.length) : 1, message }
   }
   catch {
     return { code: CLOSE_UNSUPPORTED_DATA, reason: 'Invalid JSON' }
   }
+}
+
+/**
+ * What of a frame goes on to tRPC once `intercept` has taken the messages it answers: the frame
+ * itself, the rest of a batch (as a new frame), or null.
+ */
+function remainderOf(data: RawData, message: unknown, intercept: (message: unknown) => boolean): RawData | null {
+  if (!Array.isArray(message)) return intercept(message) ? null : data
+  const rest = message.filter(m => !intercept(m))
+  if (rest.length === message.length) return data
+  return rest.length === 0 ? null : Buffer.from(JSON.stringify(rest))
 }
 
 export interface GuardOptions {
@@ -62,6 +73,11 @@ export interface GuardOptions {
   activity?: { seenAt: number }
   /** Clock for the message rate (tests). */
   now?: () => number
+  /**
+   * Sees each message (each call of a batch) that passed, before tRPC: true when it was answered
+   * here and is not for tRPC (subscriptions the socket's gate owns past tRPC's loop).
+   */
+  intercept?: (message: unknown) => boolean
 }
 
 type Listener = (data: RawData, isBinary: boolean) => void
@@ -82,8 +98,12 @@ class SocketGuard implements ProxyHandler<WebSocket> {
   constructor(private readonly socket: WebSocket, private readonly options: GuardOptions) {
     this.refilledAt = this.now()
     this.dispatch = (data, isBinary) => {
-      if (!this.pass(data, isBinary)) return
-      for (const listener of [...this.listeners]) listener(data, isBinary)
+      const passed = this.pass(data, isBinary)
+      if (!passed) return
+      const intercept = this.options.intercept
+      const forward = intercept && passed.message !== undefined ? remainderOf(data, passed.message, intercept) : data
+      if (forward === null) return
+      for (const listener of [...this.listeners]) listener(forward, isBinary)
     }
   }
 
@@ -101,14 +121,15 @@ class SocketGuard implements ProxyHandler<WebSocket> {
     }, 2_000).unref()
   }
 
-  private pass(data: RawData, isBinary: boolean): boolean {
+  /** The frame's verdict: null to drop it (the socket is closing), else its JSON (none for PING/PONG). */
+  private pass(data: RawData, isBinary: boolean): { message?: unknown } | null {
     // Once the server closes a socket (revoked, flooding, too slow…), nothing it sends is run.
-    if (this.closing || this.socket.readyState !== 1) return false
+    if (this.closing || this.socket.readyState !== 1) return null
     if (this.options.activity) this.options.activity.seenAt = Date.now()
     const inspected = inspectFrame(data, isBinary)
     if ('code' in inspected) {
       this.close(inspected.code, inspected.reason)
-      return false
+      return null
     }
     const t = this.now()
     this.tokens = Math.min(messageRate.burst, this.tokens + ((t - this.refilledAt) / 1000) * messageRate.perSecond) - inspected.cost
@@ -116,9 +137,9 @@ class SocketGuard implements ProxyHandler<WebSocket> {
     if (this.tokens < 0) {
       this.options.onFlood?.()
       this.close(CLOSE_TOO_MANY_MESSAGES, 'Too many messages')
-      return false
+      return null
     }
-    return true
+    return inspected
   }
 
   private addMessageListener(listener: Listener, once: boolean) {

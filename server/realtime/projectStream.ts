@@ -67,8 +67,8 @@ function parseSeq(lastEventId: string): number {
  * the project (member.removed / member.left about them).
  *
  * With `direct`, once the backlog is sent the generator yields a `DirectSink` (never sent: the
- * socket's gate attaches it to the project's fan-out set) and supervises it: it fills gaps from the
- * log and ends the stream when the sink says so.
+ * socket's gate attaches it to the project's fan-out set), hands the live queue to it and ends; the
+ * socket's gate owns the subscription from then on (server/realtime/fanout.ts).
  */
 export async function openProjectEventStream(
   db: Db,
@@ -95,21 +95,34 @@ export async function openProjectEventStream(
   return projectEvents(stream, projectId, userId, resumeFrom !== null, options.direct === true, input.wire)
 }
 
+/** `project.onEvent` generators running on this instance (tests: a handed-off subscription keeps none). */
+export const projectStreamStats = { running: 0 }
+
 async function* projectEvents(stream: ResumableStream<ProjectEvent, TrackedEnvelope<ProjectEventOnWire>>, projectId: string, userId: string, resume: boolean, direct: boolean, wire: EventWireVersion | null | undefined) {
+  projectStreamStats.running++
   try {
     if (resume) yield* stream.backfill()
     if (direct && !stream.done) {
       const sink = new DirectSink(projectId, userId, stream.last, wire)
       yield sink as unknown as TrackedEnvelope<ProjectEventOnWire>
-      // The project's fan-out set delivers from now on; this generator only supervises.
-      if (sink.attached) {
-        await stream.handOff(sink)
+      // Stopped meanwhile (tRPC's loop still owned it): it leaves, and tRPC answers `stopped`.
+      if (stream.done) {
+        sink.detach()
         return
       }
+      // The project's fan-out set delivers from now on and the socket's gate owns the subscription:
+      // this generator ends (its `stopped` is not sent).
+      if (sink.attached) {
+        stream.handOff(sink)
+        return
+      }
+      // Ended before the hand-off (its removal was sent): tRPC answers `stopped`.
+      if (sink.ended) return
     }
     yield* stream.live()
   }
   finally {
+    projectStreamStats.running--
     stream.close()
   }
 }

@@ -46,20 +46,61 @@ export interface ResumableLimits {
 
 /**
  * A sink fed by the bus itself past the generator (the direct fan-out, server/realtime/fanout.ts):
- * it sends what comes in order and, on a gap, stalls and asks its supervisor to fill in from the log.
+ * it sends what comes in order and, on a gap, stalls and fills in from the log ({@link healFromLog})
+ * on its own once it has been handed off: no generator stays behind to supervise it.
  */
 export interface HealingSink<T> {
   last: number
   /** live items that arrived while stalled */
   pending: T[]
   stalled: boolean
+  /** ended (its last item sent) or detached: nothing more goes to it */
   readonly ended: boolean
   deliver: (item: T) => void
   write: (item: T) => void
   requestHeal: () => void
-  /** resolves when the supervisor has work: 'stalled', 'ended', or null (aborted) */
-  next: (signal: AbortSignal | undefined) => Promise<'stalled' | 'ended' | null>
-  detach: () => void
+  /** Called once by {@link ResumableStream.handOff}: from now on the sink fills its gaps from `log`. */
+  handedOff: (log: SinkLog<T>) => void
+}
+
+/** Where a handed-off sink reads what it missed. */
+export interface SinkLog<T> {
+  readonly source: ResumableSource<T, unknown>
+  readonly batch: number
+}
+
+/**
+ * Sends the log after the sink's last seq, then what arrived meanwhile, until nothing is missing;
+ * leaves the sink unstalled (or ended). Read errors are the caller's.
+ */
+export async function healFromLog<T>(log: SinkLog<T>, sink: HealingSink<T>): Promise<void> {
+  const { source, batch } = log
+  for (;;) {
+    for (;;) {
+      const items = await source.read(sink.last, null, batch)
+      for (const item of items) {
+        if (sink.ended) return
+        sink.write(item)
+      }
+      if (items.length < batch) break
+    }
+    const pending = sink.pending.sort((a, b) => source.seqOf(a)! - source.seqOf(b)!)
+    sink.pending = []
+    let gap = false
+    for (const item of pending) {
+      const seq = source.seqOf(item)!
+      if (seq <= sink.last) continue
+      if (seq > sink.last + 1) {
+        gap = true
+        break
+      }
+      sink.write(item)
+    }
+    if (!gap || sink.ended) {
+      sink.stalled = false
+      return
+    }
+  }
 }
 
 /**
@@ -210,57 +251,19 @@ export class ResumableStream<T, Out = T> {
   }
 
   /**
-   * Hands live delivery to `sink`, which the bus feeds from now on: what the queue holds goes to it
-   * and the queue's subscription is dropped. The stream then only supervises: it fills the sink's
-   * gaps from the log, and returns (the sink detached) when the sink ends or the stream is aborted.
+   * Hands live delivery to `sink`, which the bus feeds from now on: the queue's subscription is
+   * dropped, what the queue holds goes to the sink, and the stream closes. The sink fills its own
+   * gaps from the log from then on (a queue that overflowed is one), so nothing of this stream — no
+   * generator, no queue — stays alive per subscription.
    */
-  async handOff(sink: HealingSink<T>): Promise<void> {
+  handOff(sink: HealingSink<T>): void {
     this.unsubscribe?.()
     this.unsubscribe = null
-    if (this.queue.overflowed) sink.requestHeal()
-    for (const item of this.queue.drain()) sink.deliver(item)
-    try {
-      for (;;) {
-        const wake = await sink.next(this.signal)
-        if (wake !== 'stalled') return
-        await this.heal(sink)
-        if (sink.ended) return
-      }
-    }
-    finally {
-      sink.detach()
-    }
-  }
-
-  /** Sends the log after the sink's last seq, then what arrived meanwhile, until nothing is missing. */
-  private async heal(sink: HealingSink<T>) {
-    const { batch } = this.limits
-    const source = this.source
-    for (;;) {
-      for (;;) {
-        const items = await this.source.read(sink.last, null, batch)
-        for (const item of items) {
-          if (this.signal?.aborted || sink.ended) return
-          sink.write(item)
-        }
-        if (items.length < batch) break
-      }
-      const pending = sink.pending.sort((a, b) => source.seqOf(a)! - source.seqOf(b)!)
-      sink.pending = []
-      let gap = false
-      for (const item of pending) {
-        const seq = source.seqOf(item)!
-        if (seq <= sink.last) continue
-        if (seq > sink.last + 1) {
-          gap = true
-          break
-        }
-        sink.write(item)
-      }
-      if (!gap || sink.ended || this.signal?.aborted) {
-        sink.stalled = false
-        return
-      }
-    }
+    const overflowed = this.queue.overflowed
+    const items = this.queue.drain()
+    this.close()
+    sink.handedOff({ source: this.source, batch: this.limits.batch })
+    if (overflowed) sink.requestHeal()
+    for (const item of items) sink.deliver(item)
   }
 }

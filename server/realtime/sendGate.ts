@@ -37,6 +37,16 @@ export function queuedCost(socket: WebSocket): number {
 export const CLOSE_SLOW_CONSUMER = 4008
 export const WS_OPEN = 1
 
+/** A subscription a socket's gate answers for once tRPC's loop of it has ended (a handed-off sink). */
+export interface OwnedSubscription {
+  /** Its id as JSON. */
+  readonly key: string
+  /** Leaves the fan-out (subscription.stop, the socket closed, the id reused). */
+  detach: () => void
+  /** What tRPC's adapter sends when it ends. */
+  stoppedFrame: () => string
+}
+
 /**
  * Everything sent to one socket goes through here: frames from tRPC's adapter and from the direct
  * fan-out alike. It bounds what may pile up for a slow reader.
@@ -46,7 +56,44 @@ export class SendGate {
   droppedEphemeral = 0
   closedSlow = false
 
+  /** Subscriptions this socket answers for itself, by id as JSON (null: none, the usual case before a hand-off). */
+  private owned: Map<string, OwnedSubscription> | null = null
+  /** Ids whose `stopped` from tRPC's adapter is not sent: its loop ended at the hand-off, the subscription did not. */
+  private quietStops: Set<string> | null = null
+
   constructor(readonly socket: WebSocket, private readonly events: { onDrop?: () => void, onSlow?: () => void } = {}) {}
+
+  /** Takes over a subscription whose generator is ending (tRPC's `stopped` for it is dropped, once). */
+  own(subscription: OwnedSubscription) {
+    (this.owned ??= new Map()).set(subscription.key, subscription)
+    ;(this.quietStops ??= new Set()).add(subscription.key)
+  }
+
+  /** Forgets a subscription it owned (it detached). */
+  disown(subscription: OwnedSubscription) {
+    if (this.owned?.get(subscription.key) !== subscription) return
+    this.owned.delete(subscription.key)
+    if (this.owned.size === 0) this.owned = null
+  }
+
+  /** The owned subscription with this id (as JSON). */
+  subscription(key: string): OwnedSubscription | undefined {
+    return this.owned?.get(key)
+  }
+
+  /** Whether tRPC's `stopped` for this id is to be dropped (the subscription lives on past its loop). */
+  quietStop(key: string): boolean {
+    if (!this.quietStops?.delete(key)) return false
+    if (this.quietStops.size === 0) this.quietStops = null
+    return true
+  }
+
+  /** The socket closed: every subscription it owned leaves the fan-out. */
+  releaseAll() {
+    const owned = this.owned
+    this.owned = null
+    if (owned) for (const subscription of owned.values()) subscription.detach()
+  }
 
   /** Sends a text frame; false when it was dropped (socket closing, or ephemeral and over the soft bound). */
   send(frame: string | Buffer, ephemeral = false): boolean {

@@ -278,6 +278,8 @@ export class SocketRegistry {
     this.sockets.delete(live)
     socketMetrics.open--
     for (const key of live.keys.splice(0)) this.options.slots.release(key, live.connId)
+    // Subscriptions the gate owns past tRPC's loop leave the fan-out (tRPC aborts its own).
+    live.gate?.releaseAll()
     live.gate = null
     this.options.onClose?.(live, code, reason)
   }

@@ -77,6 +77,9 @@ export abstract class BoundSink {
   protected gate: SendGate | null = null
   /** `{"id":…,"result":{"type":"data","data":` — what tRPC's adapter writes before a data item. */
   protected prefix = ''
+  /** The subscription's id as JSON: its key among the socket's subscriptions. */
+  key = ''
+  private jsonrpc: string | undefined
 
   get attached() {
     return this.gate !== null
@@ -84,11 +87,23 @@ export abstract class BoundSink {
 
   /** Called by the ws encoder, which sees the envelope tRPC's adapter wraps this sink in. */
   bind(id: string | number, jsonrpc: string | undefined) {
-    this.prefix = `{"id":${JSON.stringify(id)}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
+    this.key = JSON.stringify(id)
+    this.jsonrpc = jsonrpc
+    this.prefix = `{"id":${this.key}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
+  }
+
+  /** What tRPC's adapter sends when this subscription ends. */
+  stoppedFrame(): string {
+    return stoppedFrame(this.key, this.jsonrpc)
   }
 
   /** Called by the socket's send gate when the adapter "sends" this sink. */
   abstract attach(gate: SendGate): void
+}
+
+/** `{"id":…,"result":{"type":"stopped"}}` for a subscription id given as JSON. */
+export function stoppedFrame(key: string, jsonrpc: string | undefined): string {
+  return `{"id":${key}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"stopped"}}`
 }
 
 /** What `superjson` makes of a yielded sink: it leaves class instances alone, so `json` is the sink. */

@@ -82,6 +82,29 @@ class EphemeralFrame {
   constructor(readonly text: string) {}
 }
 
+/** A subscription's `stopped`: not sent when the socket's gate took the subscription over (a handed-off sink). */
+class StopFrame {
+  constructor(readonly key: string, readonly text: string) {}
+}
+
+/**
+ * A client message about a subscription the socket's gate owns past tRPC's loop (a handed-off
+ * `DirectSink`): `subscription.stop` detaches it and is answered here as tRPC would; a new
+ * subscription reusing its id replaces it (and goes on to tRPC). True when answered here.
+ */
+function answerOwned(gate: SendGate, message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false
+  const { id, method } = message as { id?: unknown, method?: unknown }
+  if (method !== 'subscription.stop' && method !== 'subscription') return false
+  if (typeof id !== 'string' && typeof id !== 'number') return false
+  const owned = gate.subscription(JSON.stringify(id))
+  if (!owned) return false
+  owned.detach()
+  if (method === 'subscription') return false
+  gate.send(owned.stoppedFrame())
+  return true
+}
+
 function isPresencePatch(data: unknown): boolean {
   const json = (data as { json?: { kind?: unknown, upsert?: unknown } } | null | undefined)?.json
   return json?.kind === 'patch' && Array.isArray(json.upsert)
@@ -97,6 +120,7 @@ const encoder = {
       return sink as unknown as string
     }
     const text = JSON.stringify(envelope)
+    if (envelope.result?.type === 'stopped' && envelope.id != null) return new StopFrame(JSON.stringify(envelope.id), text) as unknown as string
     // Presence patches may be dropped for a reader that is far behind; durable frames never are.
     return isPresencePatch(envelope.result?.data) ? new EphemeralFrame(text) as unknown as string : text
   },
@@ -190,12 +214,16 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     const send = (data: unknown) => {
       if (data instanceof BoundSink) data.attach(gate)
       else if (data instanceof EphemeralFrame) gate.send(data.text, true)
+      else if (data instanceof StopFrame) {
+        if (!gate.quietStop(data.key)) gate.send(data.text)
+      }
       // A PONG is only a keep-alive answer: dropped first, like presence, for a reader that is behind.
       else gate.send(data as string, data === 'PONG')
     }
     // Non-JSON frames close the socket (1003), floods with 4029, before tRPC sees them (oversized
     // ones never arrive: `ws`'s maxPayload closes with 1009 first, see wsServerOptions).
-    handler(guardSocket(socket, { send, onFlood: onFloodClose, activity: live }), req)
+    const intercept = (message: unknown) => answerOwned(gate, message)
+    handler(guardSocket(socket, { send, onFlood: onFloodClose, activity: live, intercept }), req)
   }
   return Object.assign(serve, { registry })
 }

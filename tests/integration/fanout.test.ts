@@ -7,7 +7,8 @@ import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus } from '../../server/realtime/bus'
-import { CLOSE_SLOW_CONSUMER, fanout, presenceFanoutMetrics, sendLimits } from '../../server/realtime/fanout'
+import { CLOSE_SLOW_CONSUMER, CLOSE_TRY_AGAIN, DirectSink, fanout, presenceFanoutMetrics, SendGate, sendLimits } from '../../server/realtime/fanout'
+import { projectStreamStats } from '../../server/realtime/projectStream'
 import { presenceTiming } from '../../server/presence/hub'
 import { socketSessionStats } from '../../server/realtime/socketSessions'
 import { streamStartStats } from '../../server/realtime/streamStart'
@@ -20,6 +21,12 @@ import { createTestDatabase, databaseAvailable } from '../setup/testDb'
 const subscribeMessage = (id: number | string, projectId: string, extra: Record<string, unknown> = {}) => ({
   id, method: 'subscription', params: { path: 'project.onEvent', input: { json: { projectId } } }, ...extra,
 })
+
+/** A send gate over a stand-in socket that is open and takes every frame. */
+function fakeGate() {
+  const socket = { readyState: 1, bufferedAmount: 0, send: vi.fn(), close: vi.fn(), _sender: { _state: 0, _queue: [] }, _socket: { write: vi.fn() } }
+  return { socket, gate: new SendGate(socket as unknown as WebSocket) }
+}
 
 describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
   let db: Database
@@ -323,6 +330,53 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     b.socket.close()
     await b.closed
     await expect.poll(() => fanout.size(project.id)).toBe(0)
+  })
+
+  it('keeps no generator per caught-up subscription: the socket answers subscription.stop (in a batch too) and a reused id', async () => {
+    const { owner, project } = await projectWithTeam(db)
+    const running = projectStreamStats.running
+    const client = await connect(direct, owner.jar)
+    for (const id of [1, 2]) client.send(subscribeMessage(id, project.id))
+    await Promise.all([client.waitFor(started(1)), client.waitFor(started(2))])
+    await vi.waitFor(() => expect(fanout.size(project.id)).toBe(2))
+    // Both generators ended at the hand-off, and tRPC's `stopped` for them was not sent.
+    await vi.waitFor(() => expect(projectStreamStats.running).toBe(running))
+    const task = await owner.caller.task.create(taskInput(project.id))
+    const seq = () => db.prisma.project.findUniqueOrThrow({ where: { id: project.id } }).then(p => p.eventSeq)
+    let last = await seq()
+    await client.waitFor(f => f.startsWith('{"id":2,') && f.endsWith(`"id":"${last}"}}`))
+    expect(client.frames.filter(f => f.includes('"stopped"'))).toEqual([])
+
+    // One frame: a stop of a handed-off subscription (answered by the socket) and a query (by tRPC).
+    client.socket.send(JSON.stringify([{ id: 1, method: 'subscription.stop' }, { id: 9, method: 'query', params: { path: 'auth.me', input: { json: null } } }]))
+    await client.waitFor(f => f === '{"id":1,"result":{"type":"stopped"}}')
+    expect(await client.waitFor(f => f.startsWith('{"id":9,'))).toContain(owner.user.id)
+    expect(fanout.size(project.id)).toBe(1)
+
+    // Id 2 reused for a new subscription: it replaces the handed-off one, events arrive once.
+    client.send(subscribeMessage(2, project.id))
+    await vi.waitFor(() => expect(client.frames.filter(started(2))).toHaveLength(2))
+    await vi.waitFor(() => expect(fanout.size(project.id)).toBe(1))
+    await owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { title: 'Once' } })
+    last = await seq()
+    await client.waitFor(f => f.startsWith('{"id":2,') && f.endsWith(`"id":"${last}"}}`))
+    expect(client.dataFrames(2).filter(f => f.endsWith(`"id":"${last}"}}`))).toHaveLength(1)
+    expect(client.dataFrames(1)).toHaveLength(1)
+    expect(projectStreamStats.running).toBe(running)
+  })
+
+  it('closes the socket with 1013 when a handed-off sink cannot read its gap from the log, so the client resumes', async () => {
+    const { project } = await projectWithTeam(db)
+    const { socket, gate } = fakeGate()
+    const sink = new DirectSink(project.id, 'someone', 10)
+    sink.bind(1, undefined)
+    sink.attach(gate)
+    sink.handedOff({ source: { seqOf: e => e.seq, read: () => Promise.reject(new Error('database down')), endsAfter: () => false, emit: e => e }, batch: 10 })
+    expect(fanout.size(project.id)).toBe(1)
+    bus.publish({ id: 'e12', projectId: project.id, seq: 12, type: 'project.updated', actorId: null, entityType: 'project', entityId: project.id, data: {}, createdAt: new Date() })
+    await vi.waitFor(() => expect(socket.close).toHaveBeenCalledWith(CLOSE_TRY_AGAIN, expect.stringContaining('reconnect')))
+    expect(fanout.size(project.id)).toBe(0)
+    expect(gate.subscription(sink.key)).toBeUndefined()
   })
 
   it('closes a socket whose reader stays too far behind with 4008, and others keep receiving', async () => {

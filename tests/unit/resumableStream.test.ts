@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { ProjectEvent } from '../../shared/events'
 import { MemoryEventBus } from '../../server/realtime/bus'
-import { ResumableStream, type HealingSink, type ResumableSource } from '../../server/realtime/resumableStream'
+import { healFromLog, ResumableStream, type HealingSink, type ResumableSource, type SinkLog } from '../../server/realtime/resumableStream'
 import type { Db } from '../../server/utils/db'
 
 interface Item { seq: number | null, end?: boolean }
@@ -148,23 +148,31 @@ describe('ResumableStream', () => {
     expect(remove).toHaveBeenCalledWith('abort', stream)
   })
 
-  it('hands live delivery to a sink: the queue drains into it, and the gaps it reports are filled from the log', async () => {
+  it('hands live delivery to a sink and closes: the queue drains into it, and the sink fills the gaps it finds from the log on its own', async () => {
     const log = fakeLog(5)
     const { stream, unsubscribe } = await open(log.source, 2)
     stream.push(log.live(3))
     stream.push(log.live(5)) // 4 lost before the hand-off
     const sink = new FakeSink(2)
-    const supervising = stream.handOff(sink)
+    stream.handOff(sink)
     expect(unsubscribe).toHaveBeenCalledTimes(1)
+    // Nothing of the stream is left waiting: it is closed, the sink heals itself.
+    expect(stream.done).toBe(true)
     await vi.waitFor(() => expect(sink.sent).toEqual([3, 4, 5]))
     log.items.push({ seq: 6 }, { seq: 7 }, { seq: 8 }, { seq: 9 })
     sink.deliver(log.live(6))
     sink.deliver(log.live(9)) // 7 and 8 lost
     await vi.waitFor(() => expect(sink.sent).toEqual([3, 4, 5, 6, 7, 8, 9]))
     expect(sink.stalled).toBe(false)
-    sink.end()
-    await supervising
-    expect(sink.detached).toBe(true)
+  })
+
+  it('a sink handed off after its queue overflowed rereads everything after its last seq', async () => {
+    const log = fakeLog(8)
+    const { stream } = await open(log.source, 2, { capacity: 2 })
+    for (const seq of [3, 4, 5, 6]) stream.push(log.live(seq))
+    const sink = new FakeSink(2)
+    stream.handOff(sink)
+    await vi.waitFor(() => expect(sink.sent).toEqual([3, 4, 5, 6, 7, 8]))
   })
 })
 
@@ -173,12 +181,15 @@ class FakeSink implements HealingSink<Item> {
   pending: Item[] = []
   stalled = false
   ended = false
-  detached = false
   sent: number[] = []
-  private waiter: ((reason: 'stalled' | 'ended' | null) => void) | null = null
-  private reason: 'stalled' | 'ended' | null = null
+  private log: SinkLog<Item> | null = null
 
   constructor(public last: number) {}
+
+  handedOff(log: SinkLog<Item>) {
+    this.log = log
+    if (this.stalled) void healFromLog(log, this)
+  }
 
   deliver(item: Item) {
     if (this.stalled) return void this.pending.push(item)
@@ -198,32 +209,7 @@ class FakeSink implements HealingSink<Item> {
   requestHeal() {
     if (this.stalled) return
     this.stalled = true
-    this.wake('stalled')
-  }
-
-  end() {
-    this.ended = true
-    this.wake('ended')
-  }
-
-  private wake(reason: 'stalled' | 'ended') {
-    const waiter = this.waiter
-    this.waiter = null
-    if (waiter) waiter(reason)
-    else this.reason = reason
-  }
-
-  next(): Promise<'stalled' | 'ended' | null> {
-    const reason = this.reason
-    this.reason = null
-    if (reason) return Promise.resolve(reason)
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
-  }
-
-  detach() {
-    this.detached = true
+    if (this.log) void healFromLog(this.log, this)
   }
 }
 
