@@ -51,7 +51,11 @@ describe.runIf(databaseAvailable)('digests', () => {
   }
 
   it('sends each due user exactly one daily digest, even with two runs at the same moment and a re-run', async () => {
-    const { ben } = await busyTeam()
+    const { ana, ben } = await busyTeam()
+    // Only Ben's daily digest is in play: Ana's (default hour) and a weekly one would come due
+    // "an hour later" or "the next day" at some times of day and days of the week.
+    await ana.caller.notification.digest.update({ daily: false, weekly: false })
+    await ben.caller.notification.digest.update({ weekly: false })
     const now = new Date()
     const [a, b] = await Promise.all([runDigests(db.prisma, { origin: ORIGIN, now }), runDigests(db.prisma, { origin: ORIGIN, now, batchSize: 3 })])
     expect(a.queued + b.queued).toBeGreaterThanOrEqual(1)
