@@ -145,19 +145,47 @@ export class DirectSink extends BoundSink implements HealingSink<ProjectEvent>, 
   }
 }
 
+/** Times a fan-out yielded to the event loop between chunks (tests, metrics). */
+export const fanoutMetrics = { yields: 0 }
+
 /** Close code when missed events could not be read from the log: the client reconnects and resumes. */
 export const CLOSE_TRY_AGAIN = 1013
 
+/**
+ * Sockets written per turn of the event loop. Past it the fan-out of an event goes on in the next
+ * turn (`setImmediate`), so that the I/O waiting meanwhile — the next write's database round trips,
+ * other requests, keep-alive answers — runs between chunks instead of behind thousands of socket
+ * writes. Events of a project still go out one after the other, each to every socket, in seq order.
+ */
+export const fanoutLimits = { chunk: 500 }
+
+/** A project's sinks on this instance, its bus listener, and the events waiting for their turn. */
+interface ProjectSet {
+  sinks: Set<DirectSink>
+  unsubscribe: () => void
+  queue: ProjectEvent[]
+  draining: boolean
+}
+
+function deliverTo(sink: DirectSink, event: ProjectEvent, frames: Map<string, Buffer>) {
+  try {
+    sink.deliver(event, frames)
+  }
+  catch (error) {
+    logger.error('direct fan-out failed for a socket', { projectId: event.projectId, seq: event.seq, message: (error as Error).message })
+  }
+}
+
 /** The sinks of each project on this instance, with one bus listener per project. */
 class FanoutRegistry {
-  private readonly projects = new Map<string, { sinks: Set<DirectSink>, unsubscribe: () => void }>()
+  private readonly projects = new Map<string, ProjectSet>()
 
   add(sink: DirectSink, bus: EventBus = useEventBus()) {
     let entry = this.projects.get(sink.projectId)
     if (!entry) {
-      const sinks = new Set<DirectSink>()
-      const unsubscribe = bus.subscribe(sink.projectId, event => this.dispatch(sinks, event))
-      entry = { sinks, unsubscribe }
+      const set: ProjectSet = { sinks: new Set(), unsubscribe: () => {}, queue: [], draining: false }
+      set.unsubscribe = bus.subscribe(sink.projectId, event => this.dispatch(set, event))
+      entry = set
       this.projects.set(sink.projectId, entry)
     }
     entry.sinks.add(sink)
@@ -173,18 +201,47 @@ class FanoutRegistry {
     }
   }
 
-  private dispatch(sinks: Set<DirectSink>, event: ProjectEvent) {
-    // Most stock clients use the same subscription id, so most sockets get the very same Buffer.
-    const frames = new Map<string, Buffer>()
-    eventMetrics.fannedOut++
-    for (const sink of sinks) {
-      try {
-        sink.deliver(event, frames)
-      }
-      catch (error) {
-        logger.error('direct fan-out failed for a socket', { projectId: event.projectId, seq: event.seq, message: (error as Error).message })
+  private dispatch(entry: ProjectSet, event: ProjectEvent) {
+    entry.queue.push(event)
+    if (!entry.draining) this.drain(entry)
+  }
+
+  /**
+   * Sends the project's queued events, each to every sink, in {@link fanoutLimits}.chunk sockets per
+   * turn. Most stock clients use the same subscription id, so most sockets get the very same Buffer.
+   * A sink added meanwhile is visited too (the Set's iterator is live; it drops what it has), a
+   * removed one is skipped.
+   */
+  private drain(entry: ProjectSet) {
+    entry.draining = true
+    let event: ProjectEvent | undefined
+    let frames = new Map<string, Buffer>()
+    let sinks: Iterator<DirectSink> | null = null
+    const step = () => {
+      let budget = fanoutLimits.chunk
+      for (;;) {
+        if (!sinks) {
+          event = entry.queue.shift()
+          if (!event) {
+            entry.draining = false
+            return
+          }
+          eventMetrics.fannedOut++
+          frames = new Map()
+          sinks = entry.sinks.values()
+        }
+        for (let next = sinks.next(); !next.done; next = sinks.next()) {
+          deliverTo(next.value, event!, frames)
+          if (--budget === 0) {
+            fanoutMetrics.yields++
+            setImmediate(step)
+            return
+          }
+        }
+        sinks = null
       }
     }
+    step()
   }
 
   /** Sockets of a project on this instance (tests, metrics). */

@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import type { AppRouter } from '../../server/trpc/routers/_app'
 import { fromWireEvent } from '../../shared/events'
 import { MemoryEventBus } from '../../server/realtime/bus'
-import { CLOSE_SLOW_CONSUMER, CLOSE_TRY_AGAIN, DirectSink, fanout, presenceFanoutMetrics, SendGate, sendLimits } from '../../server/realtime/fanout'
+import { CLOSE_SLOW_CONSUMER, CLOSE_TRY_AGAIN, DirectSink, fanout, fanoutLimits, fanoutMetrics, presenceFanoutMetrics, SendGate, sendLimits } from '../../server/realtime/fanout'
 import { projectStreamStats } from '../../server/realtime/projectStream'
 import { presenceTiming } from '../../server/presence/hub'
 import { socketSessionStats } from '../../server/realtime/socketSessions'
@@ -363,6 +363,33 @@ describe.runIf(databaseAvailable)('direct fan-out over real sockets', () => {
     expect(client.dataFrames(2).filter(f => f.endsWith(`"id":"${last}"}}`))).toHaveLength(1)
     expect(client.dataFrames(1)).toHaveLength(1)
     expect(projectStreamStats.running).toBe(running)
+  })
+
+  it('fans out in chunks, yielding to the event loop between them, and every socket still gets every event once, in order', async () => {
+    const { owner, project } = await projectWithTeam(db)
+    const saved = fanoutLimits.chunk
+    fanoutLimits.chunk = 2
+    try {
+      const sockets = await Promise.all(Array.from({ length: 5 }, () => connect(direct, owner.jar)))
+      for (const socket of sockets) socket.send(subscribeMessage(1, project.id))
+      await Promise.all(sockets.map(socket => socket.waitFor(started(1))))
+      await vi.waitFor(() => expect(fanout.size(project.id)).toBe(5))
+      const yields = fanoutMetrics.yields
+      const { eventSeq: from } = await db.prisma.project.findUniqueOrThrow({ where: { id: project.id } })
+      // Three events published at once: each waits for the one before to reach every socket.
+      for (let seq = from + 1; seq <= from + 3; seq++) {
+        bus.publish({ id: `c${seq}`, projectId: project.id, seq, type: 'project.updated', actorId: null, entityType: 'project', entityId: project.id, data: { n: seq }, createdAt: new Date() })
+      }
+      for (const socket of sockets) {
+        await socket.waitFor(f => f.endsWith(`"id":"${from + 3}"}}`))
+        expect(socket.dataFrames().map(f => Number(/"id":"(\d+)"\}\}$/.exec(f)![1]))).toEqual([from + 1, from + 2, from + 3])
+      }
+      // 15 deliveries, 2 per turn.
+      expect(fanoutMetrics.yields - yields).toBeGreaterThanOrEqual(7)
+    }
+    finally {
+      fanoutLimits.chunk = saved
+    }
   })
 
   it('closes the socket with 1013 when a handed-off sink cannot read its gap from the log, so the client resumes', async () => {
