@@ -14,6 +14,17 @@ export interface WsContextInput {
   connectionParams: Record<string, string | undefined> | null
 }
 
+/** The upgrade request's cookies, read-only (a socket cannot set any): one object per socket, its methods shared. */
+class SocketCookies implements CookieJar {
+  constructor(private readonly values: Record<string, string | undefined>) {}
+  get(name: string) {
+    return this.values[name]
+  }
+
+  set() {}
+  delete() {}
+}
+
 /**
  * Who is on a socket: `connectionParams.token` when sent — a personal API token (`ttp_…`) or a
  * ticket from `auth.wsTicket` (an invalid one leaves the socket unauthenticated, it does not fall
@@ -23,12 +34,7 @@ export interface WsContextInput {
  */
 export function createWsContext({ db, env, headers, ip, connectionParams }: WsContextInput): Promise<Context> {
   // cookie-es, the parser h3 uses: the first value of a name wins (browsers send the most specific first).
-  const values = parseCookie(headers.cookie ?? '')
-  const cookies: CookieJar = {
-    get: name => values[name],
-    set: () => {},
-    delete: () => {},
-  }
+  const cookies = new SocketCookies(parseCookie(headers.cookie ?? ''))
   const token = typeof connectionParams?.token === 'string' && connectionParams.token ? connectionParams.token : undefined
   const isApiToken = token?.startsWith(API_TOKEN_PREFIX)
   return createContextInner({

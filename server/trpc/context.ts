@@ -54,10 +54,13 @@ export interface Context extends ContextInput {
   clearSessionCookie: () => void
 }
 
+const noCookieChange = () => {}
+
 /** Resolves who is calling: a WebSocket ticket, a personal API token, or a session cookie. Used by HTTP, WS and tests. */
 export async function createContextInner(input: ContextInput): Promise<Context> {
-  const setSessionCookie = (token: string, expiresAt: Date) => input.cookies.set(SESSION_COOKIE, token, { expires: expiresAt })
-  const clearSessionCookie = () => input.cookies.delete(SESSION_COOKIE)
+  // A socket cannot set cookies: its context (kept as long as the socket) shares two no-ops.
+  const setSessionCookie = input.socket ? noCookieChange : (token: string, expiresAt: Date) => input.cookies.set(SESSION_COOKIE, token, { expires: expiresAt })
+  const clearSessionCookie = input.socket ? noCookieChange : () => input.cookies.delete(SESSION_COOKIE)
   const base = { ...input, services: input.services ?? useServices(), setSessionCookie, clearSessionCookie }
   if (input.wsTicket) {
     const ticket = await authenticateWsTicketWithBinding(input.db, input.wsTicket)
