@@ -9,6 +9,8 @@ import { turnBatcher } from './turnBatch'
  * database, it is a small price.
  */
 export const SESSION_WINDOW_MS = 3
+/** The window while a storm is on (the previous batch had company): more sockets per query. */
+export const SESSION_STORM_WINDOW_MS = 15
 
 const batchers = new WeakMap<DbTx, ReturnType<typeof turnBatcher<string, SessionRow>>>()
 
@@ -23,7 +25,7 @@ export const batchedSessionRow: SessionRowReader = (db, id) => {
     batcher = turnBatcher<string, SessionRow>(async (ids) => {
       const rows = await db.session.findMany({ where: { id: { in: ids } }, select: { id: true, userId: true, expiresAt: true, user: { select: sessionUserSelect } } })
       return new Map(rows.map(({ id: rowId, ...row }) => [rowId, row]))
-    }, { windowMs: SESSION_WINDOW_MS })
+    }, { windowMs: SESSION_WINDOW_MS, stormWindowMs: SESSION_STORM_WINDOW_MS })
     batchers.set(db, batcher)
   }
   return batcher.load(id).then(row => row ?? null)

@@ -1,6 +1,7 @@
 import type { Role } from '../../shared/schemas/common'
 import { notFound } from '../services/errors'
 import type { Db } from '../utils/db'
+import { BatchWindow } from './turnBatch'
 
 /**
  * What a `project.onEvent` subscription needs before it streams: the subscriber's role and the
@@ -22,8 +23,10 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
-/** How long a start waits for others of the same project to share its read. */
+/** How long a start waits for others of the same project to share its read (longer while a storm is on: {@link BatchWindow}). */
 export const START_WINDOW_MS = 3
+export const START_STORM_WINDOW_MS = 15
+const startWindow = new BatchWindow(START_WINDOW_MS, START_STORM_WINDOW_MS)
 
 /** Largest number of users read in one query (an IN list). */
 const MAX_BATCH = 1_000
@@ -46,8 +49,9 @@ export function readStreamStart(db: Db, projectId: string, userId: string): Prom
     // over many turns of the event loop, one socket per I/O callback).
     setTimeout(() => {
       if (pending.get(projectId) === batch) pending.delete(projectId)
+      startWindow.record(batch.length)
       for (let i = 0; i < batch.length; i += MAX_BATCH) void answer(db, projectId, batch.slice(i, i + MAX_BATCH))
-    }, START_WINDOW_MS)
+    }, startWindow.ms)
   }
   return new Promise((resolve, reject) => waiters.push({ userId, resolve, reject }))
 }
