@@ -8,7 +8,7 @@ import type { OwnedSubscription, SendGate } from './sendGate'
 
 // The pieces of the direct fan-out, for the modules that import them from here.
 export { CLOSE_SLOW_CONSUMER, queuedCost, SendGate, sendLimits } from './sendGate'
-export { BoundSink, markDirectFanout, sinkOf, stoppedFrame, supportsDirectFanout, wireEventOf } from './wireFrames'
+export { BoundSink, markDirectFanout, sinkOf, supportsDirectFanout, wireEventOf } from './wireFrames'
 export { PresenceSink, presenceFanoutMetrics } from './presenceSink'
 
 /**

@@ -257,8 +257,6 @@ export class ResumableStream<T, Out = T> {
    * generator, no queue — stays alive per subscription.
    */
   handOff(sink: HealingSink<T>): void {
-    this.unsubscribe?.()
-    this.unsubscribe = null
     const overflowed = this.queue.overflowed
     const items = this.queue.drain()
     this.close()

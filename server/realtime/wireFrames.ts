@@ -67,6 +67,11 @@ export function presenceFrame(prefix: string, message: object): Buffer {
   return frame
 }
 
+/** `{"id":…` (and `"jsonrpc":…` when the call had it): how tRPC's adapter opens every answer to a call. */
+function envelopeHead(key: string, jsonrpc: string | undefined): string {
+  return `{"id":${key}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`}`
+}
+
 /**
  * A subscription whose frames leave past tRPC's loop: its generator yields the sink (never sent),
  * the ws encoder binds it to the subscription's id from the adapter's envelope, and the socket's
@@ -89,21 +94,16 @@ export abstract class BoundSink {
   bind(id: string | number, jsonrpc: string | undefined) {
     this.key = JSON.stringify(id)
     this.jsonrpc = jsonrpc
-    this.prefix = `{"id":${this.key}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"data","data":`
+    this.prefix = `${envelopeHead(this.key, jsonrpc)},"result":{"type":"data","data":`
   }
 
-  /** What tRPC's adapter sends when this subscription ends. */
+  /** What tRPC's adapter sends when this subscription ends: `{"id":…,"result":{"type":"stopped"}}`. */
   stoppedFrame(): string {
-    return stoppedFrame(this.key, this.jsonrpc)
+    return `${envelopeHead(this.key, this.jsonrpc)},"result":{"type":"stopped"}}`
   }
 
   /** Called by the socket's send gate when the adapter "sends" this sink. */
   abstract attach(gate: SendGate): void
-}
-
-/** `{"id":…,"result":{"type":"stopped"}}` for a subscription id given as JSON. */
-export function stoppedFrame(key: string, jsonrpc: string | undefined): string {
-  return `{"id":${key}${jsonrpc === undefined ? '' : `,"jsonrpc":${JSON.stringify(jsonrpc)}`},"result":{"type":"stopped"}}`
 }
 
 /** What `superjson` makes of a yielded sink: it leaves class instances alone, so `json` is the sink. */
