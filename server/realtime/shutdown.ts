@@ -39,15 +39,23 @@ export class SocketDrain {
 
   constructor(private readonly options: { graceMs?: number } = {}) {}
 
-  /** A socket opened; one that opens while the drain runs (it raced the refusal) is closed at once. */
-  track(socket: WebSocket) {
+  /**
+   * A socket opened; one that opens while the drain runs (it raced the refusal) is closed at once.
+   * `listen` false: the caller calls {@link untrack} when it closes (no listener per socket).
+   */
+  track(socket: WebSocket, listen = true) {
     if (this.draining) {
       closeForRestart(socket, this.graceMs)
       return
     }
     keepThroughShutdown(socket)
     this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
+    if (listen) socket.once('close', () => this.untrack(socket))
+  }
+
+  /** A tracked socket closed. */
+  untrack(socket: WebSocket) {
+    this.sockets.delete(socket)
   }
 
   get size(): number {

@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws'
 import { liveApiTokenIds } from '../services/apiToken'
 import { liveSessionIds } from '../services/session'
 import type { Context } from '../trpc/context'
@@ -108,13 +107,15 @@ export class SocketRegistry {
     }
   }
 
-  /** A socket opened: counts it, takes its address's slot, and gives it WS_AUTH_TIMEOUT_SECONDS to authenticate. */
-  open(socket: WebSocket, connId: string, ip: string): LiveSocket {
-    const live = new LiveSocket(socket, connId, ip)
+  /**
+   * A socket opened: counts it, takes its address's slot, and gives it WS_AUTH_TIMEOUT_SECONDS to
+   * authenticate. Its owner calls {@link closed} when it closes.
+   */
+  open<T extends LiveSocket>(live: T): T {
+    const { ip } = live
     this.sockets.add(live)
     socketMetrics.open++
     socketMetrics.opened++
-    socket.once('close', (code: number, reason: Buffer) => this.closed(live, code, reason))
     live.authTimer = setTimeout(() => {
       live.authTimer = undefined
       if (live.userId || live.closing) return
@@ -269,7 +270,8 @@ export class SocketRegistry {
     removeFrom(this.byToken, live.apiTokenId, live)
   }
 
-  private closed(live: LiveSocket, code: number, reason: Buffer) {
+  /** The socket closed: its slots are given back, the subscriptions its gate owned leave the fan-out. */
+  closed(live: LiveSocket, code: number, reason: Buffer) {
     if (live.closed) return
     live.closed = true
     live.closing = true

@@ -1,27 +1,35 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
-import { getWSConnectionHandler } from '@trpc/server/adapters/ws'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { WebSocket } from 'ws'
 import { appRouter } from '../trpc/routers/_app'
+import type { Context } from '../trpc/context'
 import { usePresenceHub } from '../presence/hub'
 import type { Db } from '../utils/db'
 import { getAppDatabase } from '../utils/database'
 import { useEnv } from '../utils/env'
 import { logCallError, logger } from '../utils/logger'
 import { markConnection } from './connection'
-import { BoundSink, markDirectFanout, SendGate, sinkOf } from './fanout'
-import { guardSocket } from './frameGuard'
+import { markDirectFanout, SendGate } from './fanout'
 import { useSocketDrain, type SocketDrain } from './shutdown'
 import { useRevocationBus, type RevocationBus } from './revocation'
 import { socketMetrics } from './socketMetrics'
 import { RECHECK_MS, SocketRegistry, type LiveSocket } from './socketRegistry'
 import { useSocketSlots, type SocketSlots } from './socketSlots'
+import { TrpcConnection, type SocketErrorInfo, type TrpcSocketProtocol } from './trpcConnection'
 import { createWsContext } from './wsContext'
 
 export const WS_PATH = '/api/trpc-ws'
 
 /** Keep-alive: the server pings after 30 s of silence and drops a socket that does not answer within 5 s. */
 export const keepAlive = { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 }
+
+/** What a socket's handler reads of its upgrade request (a node `IncomingMessage` has it all). */
+export interface UpgradeRequest {
+  /** Path and query. */
+  url?: string
+  headers: IncomingHttpHeaders
+  socket?: { remoteAddress?: string } | null
+}
 
 /** What the socket route needs of a crossws peer (typed loosely: h3 and crossws ship their own copies). */
 export interface PeerLike {
@@ -45,27 +53,18 @@ function isNodeWebSocket(socket: unknown): socket is WebSocket {
     && typeof (socket as { terminate?: unknown }).terminate === 'function'
 }
 
-/**
- * The upgrade request as tRPC's ws adapter reads it: only `url` (path + query) and the one header a
- * socket's context reads, `cookie` (a plain object, not an IncomingMessage with a socket: tRPC keeps
- * it as long as the socket; the cookie is dropped once the context is made).
- */
-function toIncomingMessage(request: PeerLike['request']): IncomingMessage {
-  const url = new URL(request.url)
-  const cookie = request.headers.get('cookie')
-  return { url: `${url.pathname}${url.search}`, headers: cookie === null ? NO_HEADERS : { cookie } } as IncomingMessage
-}
-const NO_HEADERS = Object.freeze({}) as IncomingMessage['headers']
+const NO_HEADERS = Object.freeze({}) as IncomingHttpHeaders
 
-function clientIp(peer: PeerLike, trustProxy: boolean): string {
-  const forwarded = trustProxy ? peer.request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined
-  return forwarded || peer.remoteAddress || 'unknown'
+function clientIp(request: UpgradeRequest, trustProxy: boolean): string {
+  const header = request.headers['x-forwarded-for']
+  const forwarded = trustProxy ? (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim() : undefined
+  return forwarded || request.socket?.remoteAddress || 'unknown'
 }
 
 export interface TrpcSocketHandlerOptions {
   /** Where contexts get their database (default: the app's). */
   database?: () => Promise<Db>
-  /** Live events through the direct fan-out (default); false = tRPC's own loop for every frame. */
+  /** Live events through the direct fan-out (default); false = every frame from the subscription's generator. */
   direct?: boolean
   /** Caps and timings (default: WS_MAX_PER_USER, WS_MAX_PER_IP, WS_AUTH_TIMEOUT_SECONDS, {@link RECHECK_MS}). */
   limits?: Partial<{ maxPerUser: number, maxPerIp: number, authTimeoutMs: number, recheckMs: number }>
@@ -77,67 +76,13 @@ export interface TrpcSocketHandlerOptions {
   drain?: SocketDrain
 }
 
-/** A frame the send gate may drop when the socket is behind. */
-class EphemeralFrame {
-  constructor(readonly text: string) {}
-}
-
-/** A subscription's `stopped`: not sent when the socket's gate took the subscription over (a handed-off sink). */
-class StopFrame {
-  constructor(readonly key: string, readonly text: string) {}
-}
-
 /**
- * A client message about a subscription the socket's gate owns past tRPC's loop (a handed-off
- * `DirectSink`): `subscription.stop` detaches it and is answered here as tRPC would; a new
- * subscription reusing its id replaces it (and goes on to tRPC). True when answered here.
- */
-function answerOwned(gate: SendGate, message: unknown): boolean {
-  if (typeof message !== 'object' || message === null) return false
-  const { id, method } = message as { id?: unknown, method?: unknown }
-  if (method !== 'subscription.stop' && method !== 'subscription') return false
-  if (typeof id !== 'string' && typeof id !== 'number') return false
-  const owned = gate.subscription(JSON.stringify(id))
-  if (!owned) return false
-  owned.detach()
-  if (method === 'subscription') return false
-  gate.send(owned.stoppedFrame())
-  return true
-}
-
-function isPresencePatch(data: unknown): boolean {
-  const json = (data as { json?: { kind?: unknown, upsert?: unknown } } | null | undefined)?.json
-  return json?.kind === 'patch' && Array.isArray(json.upsert)
-}
-
-/** What each socket's frames cost to encode: the default JSON, except that a yielded sink is bound, not sent. */
-const encoder = {
-  encode(envelope: { id?: string | number | null, jsonrpc?: string, result?: { type?: string, data?: unknown } }): string {
-    const sink = envelope.result?.type === 'data' ? sinkOf(envelope.result.data) : null
-    if (sink && envelope.id != null) {
-      sink.bind(envelope.id, envelope.jsonrpc)
-      // Not a frame: the socket's send gate attaches the sink instead of sending it.
-      return sink as unknown as string
-    }
-    const text = JSON.stringify(envelope)
-    if (envelope.result?.type === 'stopped' && envelope.id != null) return new StopFrame(JSON.stringify(envelope.id), text) as unknown as string
-    // Presence patches may be dropped for a reader that is far behind; durable frames never are.
-    return isPresencePatch(envelope.result?.data) ? new EphemeralFrame(text) as unknown as string : text
-  },
-  decode: (data: string | Buffer) => {
-    if (typeof data !== 'string') throw new Error('Binary frames are not supported')
-    return JSON.parse(data) as unknown
-  },
-}
-
-/**
- * Builds the function that serves an opened socket with tRPC. One tRPC connection handler serves
- * every socket (what differs per socket — its IP — travels with its upgrade request).
+ * Builds the function that serves an opened socket with tRPC's WebSocket protocol: one
+ * {@link TrpcConnection} per socket, everything else shared by all of them (decision 0023).
  */
 export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) {
   const direct = options.direct ?? true
   const database = options.database ?? (async () => (await getAppDatabase()).prisma)
-  const peers = new WeakMap<IncomingMessage, LiveSocket>()
   const env = useEnv()
   const registry = new SocketRegistry({
     keepAlive,
@@ -150,82 +95,70 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     slots: options.slots ?? useSocketSlots(),
     database,
   })
-  // Only its type needs a server: getWSConnectionHandler never touches `wss` (applyWSSHandler does).
-  const wss = new WebSocketServer({ noServer: true })
   const drain = options.drain ?? useSocketDrain()
-  const handler = getWSConnectionHandler({
-    wss,
+
+  const protocol: TrpcSocketProtocol = {
     router: appRouter,
-    // Keep-alive is the registry's one sweeping timer, not a pair of timers per socket.
-    keepAlive: { enabled: false },
-    experimental_encoder: encoder,
-    createContext: async ({ req, info }) => {
-      const live = peers.get(req)
+    async createContext(live, connectionParams) {
       // Over its address's cap, the socket is closing (4429): it gets no identity.
-      const admitted = live ? await live.admitted : true
-      if (live && admitted) registry.authenticating(live)
-      let ctx = await createWsContext({
+      const admitted = await live.admitted
+      if (admitted) registry.authenticating(live)
+      const cookie = live.cookie
+      // Read once (the context is made once per socket): the socket does not keep its cookie.
+      live.cookie = undefined
+      let ctx: Context = await createWsContext({
         db: await database(),
         env: useEnv(),
-        headers: admitted ? req.headers : NO_HEADERS,
-        ip: live?.ip ?? 'unknown',
-        connectionParams: admitted ? info.connectionParams : null,
+        headers: admitted && cookie !== undefined ? { cookie } : NO_HEADERS,
+        ip: live.ip,
+        connectionParams: admitted ? connectionParams : null,
       }).catch((error: unknown) => {
-        if (live) live.authPending = false
+        live.authPending = false
         throw error
-      }).finally(() => {
-        // Read once (the context is made once per socket): the socket does not keep its cookie.
-        req.headers = NO_HEADERS
       })
       // Over its user's cap (closed with 4429), or closed meanwhile: nothing runs as the user.
-      if (live && ctx.user && !(await registry.authenticated(live, ctx))) ctx = { ...ctx, user: null, session: null, credential: null }
-      else if (live && !ctx.user) await registry.authenticated(live, ctx)
-      if (live) markConnection(ctx, live.connId)
+      if (ctx.user && !(await registry.authenticated(live, ctx))) ctx = { ...ctx, user: null, session: null, credential: null }
+      else if (!ctx.user) await registry.authenticated(live, ctx)
+      markConnection(ctx, live.connId)
       return direct ? markDirectFanout(ctx) : ctx
     },
-    onError: ({ error, path, ctx, req }) => {
-      const live = peers.get(req)
-      // A protocol error of the socket itself (a message over maxPayload: `ws` closes with 1009): the client's fault.
-      const wsCode = (error.cause as { code?: unknown } | undefined)?.code
-      if (typeof wsCode === 'string' && wsCode.startsWith('WS_ERR_')) {
-        logger.warn('socket closed on a protocol error', { code: wsCode, connId: live?.connId, ip: live?.ip })
-        return
-      }
-      logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? live?.userId ?? null, ip: live?.ip, connId: live?.connId })
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
+    onError: onSocketError,
+    onClose(live, code, reason) {
+      drain.untrack(live.socket)
+      registry.closed(live, code, reason)
     },
-  })
+    onFlood: onFloodClose,
+  }
 
-  const serve = (peer: PeerLike) => {
-    const socket = nodeSocketOf(peer)
-    if (!isNodeWebSocket(socket)) {
-      throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
-    }
-    const req = toIncomingMessage(peer.request)
+  const serve = (socket: WebSocket, request: UpgradeRequest) => {
+    const url = request.url ?? '/'
     const connId = randomUUID()
-    const ip = clientIp(peer, useEnv().TRUST_PROXY)
+    const ip = clientIp(request, useEnv().TRUST_PROXY)
+    const cookie = request.headers.cookie
+    const gate = new SendGate(socket, gateEvents)
+    const live = new TrpcConnection(protocol, socket, connId, ip, gate, {
+      cookie,
+      awaitConnectionParams: new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length)).get('connectionParams') === '1',
+    })
     // Counted, capped per address (4429), given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408),
     // kept alive; on close, presence and the log line (onSocketClosed).
-    const live = registry.open(socket, connId, ip)
-    drain.track(socket)
-    peers.set(req, live)
+    registry.open(live)
+    drain.track(socket, false)
     logger.info('socket opened', { event: 'socket.open', connId, ip })
-    const gate = live.gate = new SendGate(socket, gateEvents)
-    const send = (data: unknown) => {
-      if (data instanceof BoundSink) data.attach(gate)
-      else if (data instanceof EphemeralFrame) gate.send(data.text, true)
-      else if (data instanceof StopFrame) {
-        if (!gate.quietStop(data.key)) gate.send(data.text)
-      }
-      // A PONG is only a keep-alive answer: dropped first, like presence, for a reader that is behind.
-      else gate.send(data as string, data === 'PONG')
-    }
-    // Non-JSON frames close the socket (1003), floods with 4029, before tRPC sees them (oversized
-    // ones never arrive: `ws`'s maxPayload closes with 1009 first, see wsServerOptions).
-    const intercept = (message: unknown) => answerOwned(gate, message)
-    handler(guardSocket(socket, { send, onFlood: onFloodClose, activity: live, intercept }), req)
   }
   return Object.assign(serve, { registry })
+}
+
+/** Errors of a socket's calls and of the socket itself, logged as HTTP calls are. */
+function onSocketError({ error, path, ctx, connection }: SocketErrorInfo) {
+  // A protocol error of the socket itself (a message over maxPayload: `ws` closes with 1009): the client's fault.
+  const wsCode = (error.cause as { code?: unknown } | undefined)?.code
+  if (typeof wsCode === 'string' && wsCode.startsWith('WS_ERR_')) {
+    logger.warn('socket closed on a protocol error', { code: wsCode, connId: connection.connId, ip: connection.ip })
+    return
+  }
+  logCallError({ code: error.code, message: error.message, path, transport: 'ws', userId: ctx?.user?.id ?? connection.userId ?? null, ip: connection.ip, connId: connection.connId })
+  if (error.code === 'INTERNAL_SERVER_ERROR') logger.error(`tRPC ws ${path ?? '?'} failed`, { message: error.message, stack: error.stack })
 }
 
 /**
@@ -262,8 +195,26 @@ const onFloodClose = () => {
 
 let serveDefault: ReturnType<typeof createTrpcSocketHandler> | undefined
 
-/** Hands an opened socket (crossws peer) to tRPC. */
-export function serveTrpcSocket(peer: PeerLike) {
+/** Serves a socket `ws` upgraded on WS_PATH (see server/plugins/wsServerOptions.ts). */
+export function serveUpgradedSocket(socket: WebSocket, request: UpgradeRequest) {
   serveDefault ??= createTrpcSocketHandler()
-  serveDefault(peer)
+  serveDefault(socket, request)
+}
+
+/**
+ * Serves the socket of a crossws peer: the route's `open` hook, used only where the app's own `ws`
+ * server was not installed (it takes WS_PATH's sockets before crossws makes a peer of them).
+ */
+export function serveTrpcSocket(peer: PeerLike) {
+  const socket = nodeSocketOf(peer)
+  if (!isNodeWebSocket(socket)) {
+    throw new Error('/api/trpc-ws needs the node `ws` adapter of crossws (Nitro node presets and nuxt dev)')
+  }
+  const url = new URL(peer.request.url)
+  const cookie = peer.request.headers.get('cookie')
+  const forwarded = peer.request.headers.get('x-forwarded-for')
+  const headers: IncomingHttpHeaders = {}
+  if (cookie !== null) headers.cookie = cookie
+  if (forwarded !== null) headers['x-forwarded-for'] = forwarded
+  serveUpgradedSocket(socket, { url: `${url.pathname}${url.search}`, headers, socket: { remoteAddress: peer.remoteAddress } })
 }

@@ -21,11 +21,7 @@ export async function listenSockets(db: Database, options: TrpcSocketHandlerOpti
   const serverSockets: WebSocket[] = []
   wss.on('connection', (socket, req) => {
     serverSockets.push(socket)
-    serve({
-      websocket: socket,
-      request: { url: `http://127.0.0.1${req.url}`, headers: new Headers(req.headers as Record<string, string>) },
-      remoteAddress: req.socket.remoteAddress,
-    })
+    serve(socket, req)
   })
   await new Promise(resolve => wss.once('listening', resolve))
   const { port } = wss.address() as AddressInfo
