@@ -174,16 +174,24 @@ export class TrpcConnection extends LiveSocket {
     connId: string,
     ip: string,
     gate: SendGate,
-    options: { cookie: string | undefined, awaitConnectionParams: boolean },
+    cookie: string | undefined,
   ) {
     super(socket, connId, ip)
     this.gate = gate
-    this.cookie = options.cookie
+    this.cookie = cookie
+  }
+
+  /**
+   * Starts serving (once the registry has it): listens to the socket, and makes the context now,
+   * or when the first message brings the `connectionParams` the URL announced.
+   */
+  listen(awaitConnectionParams: boolean) {
+    const socket = this.socket
     ;(socket as Tagged)[CONNECTION] = this
     socket.on('message', onSocketMessage)
     socket.on('close', onSocketClose)
     socket.on('error', onSocketError)
-    if (!options.awaitConnectionParams) this.ready = this.start(null)
+    if (!awaitConnectionParams) this.ready = this.start(null)
   }
 
   /** Makes the context; on failure answers `{ id: null, error }` and closes the socket, as tRPC's adapter does. */

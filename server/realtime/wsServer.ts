@@ -134,16 +134,13 @@ export function createTrpcSocketHandler(options: TrpcSocketHandlerOptions = {}) 
     const url = request.url ?? '/'
     const connId = randomUUID()
     const ip = clientIp(request, useEnv().TRUST_PROXY)
-    const cookie = request.headers.cookie
     const gate = new SendGate(socket, gateEvents)
-    const live = new TrpcConnection(protocol, socket, connId, ip, gate, {
-      cookie,
-      awaitConnectionParams: new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length)).get('connectionParams') === '1',
-    })
+    const live = new TrpcConnection(protocol, socket, connId, ip, gate, request.headers.cookie)
     // Counted, capped per address (4429), given WS_AUTH_TIMEOUT_SECONDS to authenticate (4408),
     // kept alive; on close, presence and the log line (onSocketClosed).
     registry.open(live)
     drain.track(socket, false)
+    live.listen(new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length)).get('connectionParams') === '1')
     logger.info('socket opened', { event: 'socket.open', connId, ip })
   }
   return Object.assign(serve, { registry })

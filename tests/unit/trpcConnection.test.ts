@@ -78,7 +78,8 @@ function connect(options: { awaitConnectionParams?: boolean, createContext?: Trp
     onFlood: vi.fn(),
   } satisfies TrpcSocketProtocol
   const ws = socket as unknown as WebSocket
-  const connection = new TrpcConnection(protocol, ws, 'conn-1', '10.0.0.1', new SendGate(ws), { cookie: undefined, awaitConnectionParams: options.awaitConnectionParams ?? false })
+  const connection = new TrpcConnection(protocol, ws, 'conn-1', '10.0.0.1', new SendGate(ws), undefined)
+  connection.listen(options.awaitConnectionParams ?? false)
   return { socket, protocol, connection }
 }
 
