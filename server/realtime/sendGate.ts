@@ -36,6 +36,18 @@ export function queuedCost(socket: WebSocket): number {
 /** Close code for a socket whose reader cannot keep up: reconnect, and resume from the last id. */
 export const CLOSE_SLOW_CONSUMER = 4008
 export const WS_OPEN = 1
+export const WS_CLOSED = 3
+
+/**
+ * Closes a socket with a code; the close frame waits behind whatever is queued for a reader that
+ * may never take it, so the socket is cut `graceMs` later if it has not closed by then.
+ */
+export function closeWithGrace(socket: WebSocket, code: number, reason: string, graceMs = 2_000) {
+  socket.close(code, reason)
+  setTimeout(() => {
+    if (socket.readyState !== WS_CLOSED) socket.terminate()
+  }, graceMs).unref()
+}
 
 /** A subscription a socket's gate answers for once tRPC's loop of it has ended (a handed-off sink). */
 export interface OwnedSubscription {
@@ -138,10 +150,6 @@ export class SendGate {
     this.closedSlow = true
     this.events.onSlow?.()
     logger.warn('closing a slow WebSocket consumer', { bufferedBytes: buffered })
-    this.socket.close(CLOSE_SLOW_CONSUMER, 'Too far behind: reconnect and resume')
-    // The close frame waits behind everything queued; a reader that stalled may never take it.
-    setTimeout(() => {
-      if (this.socket.readyState !== 3) this.socket.terminate()
-    }, 2_000).unref()
+    closeWithGrace(this.socket, CLOSE_SLOW_CONSUMER, 'Too far behind: reconnect and resume')
   }
 }

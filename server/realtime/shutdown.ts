@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import { setShuttingDown } from '../utils/lifecycle'
 import { logger } from '../utils/logger'
+import { closeWithGrace } from './sendGate'
 
 /** Close code of every socket at a graceful shutdown: reconnect at once (to another instance) and resume. */
 export const CLOSE_SERVICE_RESTART = 1012
@@ -10,8 +11,6 @@ export const SERVICE_RESTART_REASON = 'service restart'
 const CLOSE_GRACE_MS = 2_000
 /** The drain closes the sockets that are due at most this often. */
 const TICK_MS = 10
-
-const WS_CLOSED = 3
 
 /**
  * Nitro's node-server shutdown (its copy of http-graceful-shutdown) destroys every connection it
@@ -26,10 +25,7 @@ function keepThroughShutdown(socket: WebSocket) {
 
 function closeForRestart(socket: WebSocket, graceMs: number) {
   if (socket.readyState >= 2) return
-  socket.close(CLOSE_SERVICE_RESTART, SERVICE_RESTART_REASON)
-  setTimeout(() => {
-    if (socket.readyState !== WS_CLOSED) socket.terminate()
-  }, graceMs).unref()
+  closeWithGrace(socket, CLOSE_SERVICE_RESTART, SERVICE_RESTART_REASON, graceMs)
 }
 
 /** The WebSockets this process serves, closed gently (1012, spread over time) when it shuts down. */

@@ -5,6 +5,7 @@ import type { Db } from '../utils/db'
 import { logger } from '../utils/logger'
 import type { Revocation, RevocationBus } from './revocation'
 import { LiveSocket } from './liveSocket'
+import { closeWithGrace } from './sendGate'
 import { socketMetrics } from './socketMetrics'
 import type { SocketSlots } from './socketSlots'
 
@@ -256,11 +257,7 @@ export class SocketRegistry {
     if (live.closing || live.closed) return
     live.closing = true
     this.forget(live)
-    const socket = live.socket
-    socket.close(code, reason)
-    setTimeout(() => {
-      if (socket.readyState !== 3) socket.terminate()
-    }, 2_000).unref()
+    closeWithGrace(live.socket, code, reason)
   }
 
   /** Takes a socket out of the maps (it no longer serves its user); slots are given back when it closes. */

@@ -18,10 +18,7 @@ import type { Context } from '../trpc/context'
 import { CLOSE_TOO_MANY_MESSAGES, inspectFrame, messageRate, type RawData } from './frameGuard'
 import { LiveSocket } from './liveSocket'
 import { BoundSink } from './wireFrames'
-import type { SendGate } from './sendGate'
-
-const WS_OPEN = 1
-const WS_CLOSED = 3
+import { closeWithGrace, WS_OPEN, type SendGate } from './sendGate'
 
 type CallType = 'query' | 'mutation' | 'subscription'
 type ConnectionParams = Record<string, string | undefined> | null
@@ -261,11 +258,7 @@ export class TrpcConnection extends LiveSocket {
   /** Closes for a bad frame or a flood; a reader that never takes the close frame is cut 2 s later. */
   private refuse(code: number, reason: string) {
     this.refused = true
-    const socket = this.socket
-    socket.close(code, reason)
-    setTimeout(() => {
-      if (socket.readyState !== WS_CLOSED) socket.terminate()
-    }, 2_000).unref()
+    closeWithGrace(this.socket, code, reason)
   }
 
   /**
