@@ -1,8 +1,9 @@
 // A peer for `npm run bench:ws`: the same broadcast without our app, so that our figures can be read
 // as ratios to it in the same run. Started by bench-ws.mjs as a child process:
-//   node scripts/bench-ws-peer.mjs --kind=ws|socketio --port=P [--redis=redis://…]
+//   node scripts/bench-ws-peer.mjs --kind=ws|socketio --port=P [--redis=redis://… --channel=name]
 // - ws: a bare `ws` server; each published event is stringified once and sent to every socket (with
-//   --redis, the publish goes through a Redis channel first, as ours does with REDIS_URL).
+//   --redis, the publish goes through a Redis channel first, as ours does with REDIS_URL; peers given
+//   the same --channel share it, as two instances of ours share a project's channel).
 // - socketio: Socket.IO with @socket.io/redis-adapter (--redis) or its in-memory adapter; `io.emit`.
 // POST /publish {"marker": "…"} broadcasts an event shaped like ours: a task update whose description
 // (300 bytes, starting with the marker) is the payload. GET / answers 200 once listening.
@@ -90,7 +91,7 @@ else {
     const { Redis } = await import('ioredis')
     const pub = new Redis(REDIS)
     const sub = pub.duplicate()
-    const channel = `bench-peer-${randomUUID()}`
+    const channel = args.channel || `bench-peer-${randomUUID()}`
     await sub.subscribe(channel)
     sub.on('message', (_channel, text) => broadcast(text))
     publish = marker => pub.publish(channel, frameOf(marker))

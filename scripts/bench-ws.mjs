@@ -10,7 +10,8 @@
 // system-wide monotonic clock), deliveries/s against offered, loss counted per (socket, event) with
 // duplicates apart, and KiB per idle subscribed socket after two forced GCs (the servers run with
 // --expose-gc and --inspect; `gc()` through the inspector), as RSS and V8 heap.
-// Options: --n=1000,5000 --bus=memory,redis --peers=ws,ws-redis,socketio-redis (socketio = no Redis)
+// Options: --n=1000,5000 --bus=memory,redis --peers=ws,ws-redis,socketio-redis (socketio = no Redis;
+//          ws-redis-x2, socketio-redis-x2 = two peer processes on one Redis, the peers of --bus=cluster)
 //          --rate=10 (writes/s) --duration=10 (s) --payload=300 (bytes) --per-user=25 (sockets per user)
 //          --auth=cookie,ticket --client=wslink|raw (default: wslink below 5,000, raw from 5,000 — the
 //          stock client decoding thousands of frames measures the generator; raw is plain `ws`
@@ -50,7 +51,7 @@ const SCENARIO = String(args.scenario ?? 'fanout')
 const PRESENCE_CLIENT = String(args.client ?? 'raw')
 /** Client of our server: wslink below 5,000 sockets, raw from 5,000 (the stock client would measure the generator). */
 const clientFor = n => String(args.client ?? (n >= 5000 ? 'raw' : 'wslink'))
-/** Peers run in the same invocation for each N (bench-ws-peer.mjs): ws, ws-redis, socketio, socketio-redis. */
+/** Peers run in the same invocation for each N (bench-ws-peer.mjs): ws, ws-redis, socketio, socketio-redis, and two processes of a Redis one (`-x2`). */
 const PEERS = String(args.peers ?? 'ws,ws-redis,socketio-redis').split(',').filter(Boolean)
 /** Connect+subscribe storms of ours: with the session cookie (the measured run) and with a ticket per socket. */
 const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
@@ -193,10 +194,10 @@ async function gcMeasure(inspectPort, pid, snapshotName) {
 }
 
 /** A peer server (bench-ws-peer.mjs): `ws` or `socketio`, through Redis when `redisUrl` is given. */
-async function startPeer(kind, redisUrl) {
+async function startPeer(kind, redisUrl, channel) {
   const port = await freePort()
   const inspectPort = await freePort()
-  const child = fork(new URL('./bench-ws-peer.mjs', import.meta.url).pathname, [`--kind=${kind}`, `--port=${port}`, `--payload=${PAYLOAD}`, ...(redisUrl ? [`--redis=${redisUrl}`] : [])], {
+  const child = fork(new URL('./bench-ws-peer.mjs', import.meta.url).pathname, [`--kind=${kind}`, `--port=${port}`, `--payload=${PAYLOAD}`, ...(redisUrl ? [`--redis=${redisUrl}`, `--channel=${channel}`] : [])], {
     execArgv: ['--expose-gc', `--inspect=127.0.0.1:${inspectPort}`, ...cpuProfile],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   })
@@ -473,6 +474,29 @@ async function main() {
 
   const r1 = x => Math.round(x * 10) / 10
 
+  /** Heap and RSS of several server processes after forced GCs, summed. */
+  async function memoryOf(processes, label, stage) {
+    const all = await Promise.all(processes.map((p, k) => gcMeasure(p.inspectPort, p.pid, `${label}-${k}-${stage}`)))
+    return { heapKiB: all.reduce((sum, m) => sum + m.heapKiB, 0), rssKiB: all.reduce((sum, m) => sum + m.rssKiB, 0) }
+  }
+
+  /** Several receiver processes as one: ready when all are, their samples and counts together. */
+  const together = receivers => ({
+    ready: Promise.all(receivers.map(r => r.ready)).then(all => ({
+      connectTimes: all.flatMap(r => r.connectTimes),
+      connectAllMs: Math.max(...all.map(r => r.connectAllMs)),
+      mintAllMs: Math.max(...all.map(r => r.mintAllMs)),
+      errors: all.reduce((sum, r) => sum + r.errors, 0),
+    })),
+    finish: sent => Promise.all(receivers.map(r => r.finish(sent))).then(all => ({
+      latencies: all.flatMap(r => r.latencies),
+      received: all.reduce((sum, r) => sum + r.received, 0),
+      lost: all.reduce((sum, r) => sum + r.lost, 0),
+      duplicates: all.reduce((sum, r) => sum + r.duplicates, 0),
+      errors: all.reduce((sum, r) => sum + r.errors, 0),
+    })),
+  })
+
   /**
    * Our server's row for N sockets on `busName`: memory = one instance; redis = one instance with
    * REDIS_URL; cluster = two instances with REDIS_URL (PostgreSQL: `--db=postgres`, the default when
@@ -498,25 +522,7 @@ async function main() {
       const share = Math.ceil(auths.length / servers.length / PER_USER) * PER_USER
       return servers.map((s, k) => startReceiver({ wsUrl: wsUrlOf(s), base: s.base, projectId: setup.project.id, auths: auths.slice(k * share, (k + 1) * share), client, ...options }))
     }
-    const together = receivers => ({
-      ready: Promise.all(receivers.map(r => r.ready)).then(all => ({
-        connectTimes: all.flatMap(r => r.connectTimes),
-        connectAllMs: Math.max(...all.map(r => r.connectAllMs)),
-        mintAllMs: Math.max(...all.map(r => r.mintAllMs)),
-        errors: all.reduce((sum, r) => sum + r.errors, 0),
-      })),
-      finish: sent => Promise.all(receivers.map(r => r.finish(sent))).then(all => ({
-        latencies: all.flatMap(r => r.latencies),
-        received: all.reduce((sum, r) => sum + r.received, 0),
-        lost: all.reduce((sum, r) => sum + r.lost, 0),
-        duplicates: all.reduce((sum, r) => sum + r.duplicates, 0),
-        errors: all.reduce((sum, r) => sum + r.errors, 0),
-      })),
-    })
-    const memory = async (stage) => {
-      const all = await Promise.all(servers.map((s, k) => gcMeasure(s.inspectPort, s.pid, `${busName}-${n}-${k}-${stage}`)))
-      return { heapKiB: all.reduce((sum, m) => sum + m.heapKiB, 0), rssKiB: all.reduce((sum, m) => sum + m.rssKiB, 0) }
-    }
+    const memory = stage => memoryOf(servers, `${busName}-${n}`, stage)
     // Warm the socket path up (code, JIT, heap) with 100 sockets that leave again.
     const warm = together(receiversFor(100, 2, { prefix: 'warm-', auth: 'cookie' }))
     await warm.ready
@@ -550,31 +556,43 @@ async function main() {
     return finishRow(row, { ready, before, idle, measured, n })
   }
 
-  /** A peer's row: the same sockets, payload and rate against bench-ws-peer.mjs. */
+  /**
+   * A peer's row: the same sockets, payload and rate against bench-ws-peer.mjs. A kind ending in
+   * `-x2` (`ws-redis-x2`, `socketio-redis-x2`) runs two peer processes on one Redis, the sockets
+   * split half and half and the writer on the first, as ours runs with `--bus=cluster`: the peers
+   * of our two-instance row on the same cores.
+   */
   async function runPeer(kind, n, redis) {
-    const [server, withRedis] = kind.split('-')
-    const peer = await startPeer(server, withRedis ? redis.url : null)
+    const [server, withRedis, times] = kind.split('-')
+    const count = times === 'x2' ? 2 : 1
+    const channel = `bench-peer-${process.pid}-${kind}-${n}`
+    const peers = []
     try {
+      for (let k = 0; k < count; k++) peers.push(await startPeer(server, withRedis ? redis.url : null, channel))
       const client = server === 'socketio' ? 'socketio' : 'raw'
-      const wsUrl = server === 'socketio' ? peer.base : `${peer.base.replace('http', 'ws')}/`
+      const wsUrlOf = peer => server === 'socketio' ? peer.base : `${peer.base.replace('http', 'ws')}/`
       const authsFor = count => Array.from({ length: count }, () => ({ cookie: '' }))
-      const warm = startReceiver({ wsUrl, base: peer.base, projectId: 'p', auths: authsFor(100), prefix: 'warm-', client, auth: 'cookie' })
+      const receiversFor = (total, options) => peers.map((peer, k) => startReceiver({
+        wsUrl: wsUrlOf(peer), base: peer.base, projectId: 'p', auths: authsFor(Math.min(Math.ceil(total / count), total - k * Math.ceil(total / count))), client, auth: 'cookie', ...options,
+      }))
+      const warm = together(receiversFor(100, { prefix: 'warm-' }))
       await warm.ready
       await warm.finish([])
       await sleep(1000)
       const row = { target: kind, bus: withRedis ? 'redis' : 'memory', client, n }
-      const before = await gcMeasure(peer.inspectPort, peer.pid, `${kind}-${n}-before`)
-      const receiver = startReceiver({ wsUrl, base: peer.base, projectId: 'p', auths: authsFor(n), prefix: `bench-${kind}-${n}-`, client, auth: 'cookie' })
+      const memory = stage => memoryOf(peers, `${kind}-${n}`, stage)
+      const before = await memory('before')
+      const receiver = together(receiversFor(n, { prefix: `bench-${kind}-${n}-` }))
       const ready = await receiver.ready
       row.connectCookieMs = Math.round(ready.connectAllMs)
       await sleep(1000)
-      const idle = await gcMeasure(peer.inspectPort, peer.pid, `${kind}-${n}-idle`)
-      await runWriter({ target: 'peer', base: peer.base, tasks: [], prefix: `warm-${n}-`, durationMs: 2000 })
-      const measured = await measureDeliveries(receiver, { target: 'peer', base: peer.base, tasks: [], prefix: `bench-${kind}-${n}-` })
+      const idle = await memory('idle')
+      await runWriter({ target: 'peer', base: peers[0].base, tasks: [], prefix: `warm-${n}-`, durationMs: 2000 })
+      const measured = await measureDeliveries(receiver, { target: 'peer', base: peers[0].base, tasks: [], prefix: `bench-${kind}-${n}-` })
       return finishRow(row, { ready, before, idle, measured, n })
     }
     finally {
-      peer.stop()
+      for (const peer of peers) peer.stop()
     }
   }
 
@@ -610,7 +628,7 @@ async function main() {
   }
 
   async function runFanout() {
-    const redis = BUSES.some(b => b !== 'memory') || PEERS.some(p => p.endsWith('-redis')) ? await startRedis() : null
+    const redis = BUSES.some(b => b !== 'memory') || PEERS.some(p => p.includes('-redis')) ? await startRedis() : null
     if (DB === 'postgres') postgres = await startPostgres()
     const keep = { port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'tt-bench-ws-')) }
     cleanup.push(() => rmSync(keep.dataDir, { recursive: true, force: true }))

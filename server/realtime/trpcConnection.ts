@@ -1,5 +1,6 @@
-// tRPC's WebSocket protocol, one object per socket (decision 0023): what @trpc/server's
-// `getWSConnectionHandler` does, without its ~20 closures per connection.
+// Over 300 lines on purpose: tRPC's WebSocket protocol is one object per socket (decision 0023), what
+// @trpc/server's `getWSConnectionHandler` does without its ~20 closures per connection; its
+// subscriptions are in trpcSubscription.ts.
 import type { WebSocket } from 'ws'
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server'
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable'
@@ -19,10 +20,9 @@ import { CLOSE_TOO_MANY_MESSAGES, inspectFrame, messageRate, type RawData } from
 import { LiveSocket } from './liveSocket'
 import { BoundSink } from './wireFrames'
 import { closeWithGrace, WS_OPEN, type SendGate } from './sendGate'
+import { Subscription, type CallType, type RequestId, type SubscriptionOwner } from './trpcSubscription'
 
-type CallType = 'query' | 'mutation' | 'subscription'
 type ConnectionParams = Record<string, string | undefined> | null
-type RequestId = string | number
 
 /** What the adapter's `onError` gets (as tRPC's `onError` of the ws adapter, with the socket instead of its request). */
 export interface SocketErrorInfo {
@@ -58,78 +58,6 @@ function isPresencePatch(value: unknown): boolean {
   return patch?.kind === 'patch' && Array.isArray(patch.upsert)
 }
 
-/** A subscription whose generator runs in this socket's loop (until it ends, or hands off to a sink). */
-class Subscription {
-  readonly controller = new AbortController()
-  iterator: AsyncIterator<unknown> | null = null
-  done = false
-
-  constructor(
-    readonly connection: TrpcConnection,
-    readonly id: RequestId,
-    readonly jsonrpc: '2.0' | undefined,
-    readonly path: string,
-    readonly input: unknown,
-  ) {}
-
-  /** Pulls items one at a time: no promise races, nothing kept between items but the iterator. */
-  run(iterator: AsyncIterator<unknown>) {
-    this.iterator = iterator
-    this.pull()
-  }
-
-  private pull() {
-    this.iterator!.next().then(
-      result => this.item(result),
-      (cause: unknown) => this.failed(cause),
-    )
-  }
-
-  private item(result: IteratorResult<unknown>) {
-    if (this.done) return
-    if (result.done) {
-      this.done = true
-      this.connection.ended(this, true)
-      return
-    }
-    try {
-      this.connection.emit(this, result.value)
-    }
-    catch (cause) {
-      this.failed(cause)
-      return
-    }
-    this.pull()
-  }
-
-  private failed(cause: unknown) {
-    const error = getTRPCErrorFromUnknown(cause)
-    if (this.done) {
-      // After a stop, an AbortError is how a generator is expected to end.
-      if (!isAbortError(error.cause)) this.connection.report(error, this.path, 'subscription', this.input)
-      return
-    }
-    this.done = true
-    this.controller.abort()
-    // A generator that threw is finished already; one whose item could not be sent is returned.
-    this.iterator?.return?.().catch(() => {})
-    this.connection.respondWithError(this.id, this.jsonrpc, error, 'subscription', this.path, this.input)
-    this.connection.ended(this, false)
-  }
-
-  /** `subscription.stop`, or the socket closed: the generator is told (its signal) and returned. */
-  stop() {
-    if (this.done) return
-    this.done = true
-    this.controller.abort()
-    this.iterator?.return?.().catch((cause: unknown) => {
-      const error = getTRPCErrorFromUnknown(cause)
-      if (!isAbortError(error.cause)) this.connection.report(error, this.path, 'subscription', this.input)
-    })
-    this.connection.ended(this, false)
-  }
-}
-
 const CONNECTION = Symbol('tt.trpcConnection')
 type Tagged = WebSocket & { [CONNECTION]: TrpcConnection }
 
@@ -151,7 +79,7 @@ function onSocketError(this: WebSocket, error: Error) {
  * ({@link LiveSocket}) and its frame guard (bad frames and floods are closed before anything runs).
  * State in fields, behaviour on the prototype: a socket costs this object, its send gate and its context.
  */
-export class TrpcConnection extends LiveSocket {
+export class TrpcConnection extends LiveSocket implements SubscriptionOwner {
   ctx: Context | undefined = undefined
   /** Settles true once the context is made (false if that failed); null while `connectionParams` are awaited. */
   private ready: Promise<boolean> | null = null
