@@ -44,8 +44,7 @@ export function isForeignOrigin(event: H3Event, allowedOrigins: string[]): boole
  * cookie. An allowed origin passes; clients without Origin (services, tests) are not browsers and
  * pass (they still need a token or cookie).
  */
-export function isAllowedUpgradeOrigin(headers: Headers, allowedOrigins: string[]): boolean {
-  const origin = headers.get('origin')
+export function isAllowedUpgradeOrigin(origin: string | null | undefined, allowedOrigins: string[]): boolean {
   if (!origin) return true
   return isAllowedOrigin(origin, allowedOrigins)
 }

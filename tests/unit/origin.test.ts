@@ -60,7 +60,7 @@ describe('isForeignOrigin', () => {
 
 describe('isAllowedUpgradeOrigin (WebSocket upgrade)', () => {
   const allowed = ['https://app.example.com', 'http://localhost:3000']
-  const upgrade = (headers: Record<string, string>) => isAllowedUpgradeOrigin(new Headers({ host: 'tasks.internal:3000', ...headers }), allowed)
+  const upgrade = (headers: Record<string, string>) => isAllowedUpgradeOrigin(new Headers({ host: 'tasks.internal:3000', ...headers }).get('origin'), allowed)
 
   it('refuses another site, and an Origin that is not a URL', () => {
     expect(upgrade({ origin: 'https://evil.example' })).toBe(false)

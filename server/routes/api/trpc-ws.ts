@@ -1,19 +1,17 @@
 import { defineWebSocketHandler } from 'h3'
 import { serveTrpcSocket } from '../../realtime/wsServer'
-import { useEnv } from '../../utils/env'
-import { isShuttingDown } from '../../utils/lifecycle'
-import { isAllowedUpgradeOrigin } from '../../utils/origin'
+import { upgradeRefusal } from '../../realtime/upgradeGate'
 
-/** tRPC over WebSocket (subscriptions, and queries/mutations too): see docs/websocket.md. */
+/**
+ * tRPC over WebSocket (subscriptions, and queries/mutations too): see docs/websocket.md. Where the
+ * app's own `ws` server is installed (server/plugins/wsServerOptions.ts: the production server) it
+ * checks and serves these upgrades itself and crossws never calls these hooks; they serve the rest
+ * (`nuxt dev`).
+ */
 export default defineWebSocketHandler({
   upgrade(request) {
-    // Draining (SIGTERM): the client reconnects, and the balancer sends it to another instance.
-    if (isShuttingDown()) {
-      return new Response('Shutting down', { status: 503, statusText: 'Service Unavailable', headers: { 'retry-after': '1' } })
-    }
-    if (!isAllowedUpgradeOrigin(request.headers, useEnv().allowedOrigins)) {
-      return new Response('Cross-site WebSocket refused', { status: 403, statusText: 'Forbidden' })
-    }
+    const refusal = upgradeRefusal(request.headers.get('origin'))
+    if (refusal) return new Response(refusal.body, { status: refusal.status, statusText: refusal.statusText, headers: refusal.headers })
   },
   open(peer) {
     serveTrpcSocket(peer)
