@@ -55,12 +55,14 @@ export async function searchTasks(db: Db, userId: string, input: { query: string
   if (!tsquery && number === null) return []
   const scope = input.projectId ? Prisma.sql`AND t."projectId" = ${input.projectId}` : Prisma.empty
   // A bare number names a task only within one project; across projects it needs the key.
-  const byRef = number === null || (!key && !input.projectId)
+  const refSearch = number !== null && Boolean(key || input.projectId)
+  const byRef = !refSearch
     ? Prisma.sql`FALSE`
     : key ? Prisma.sql`(t."number" = ${number} AND p."key" = ${key})` : Prisma.sql`t."number" = ${number}`
   const byText = tsquery ? Prisma.sql`${SEARCH_DOCUMENT} @@ to_tsquery('simple', ${tsquery})` : Prisma.sql`FALSE`
   const order = [
-    ...(number === null ? [] : [Prisma.sql`(${byRef}) DESC`]),
+    // Only a real reference test: PostgreSQL refuses a constant (`FALSE`) in ORDER BY.
+    ...(refSearch ? [Prisma.sql`(${byRef}) DESC`] : []),
     ...(tsquery ? [Prisma.sql`ts_rank(${SEARCH_DOCUMENT}, to_tsquery('simple', ${tsquery})) DESC`] : []),
     Prisma.sql`t."updatedAt" DESC`,
     Prisma.sql`t."id"`,

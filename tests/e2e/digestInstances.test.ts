@@ -59,10 +59,12 @@ describe.runIf(Boolean(findPostgresBin()))('digests with two instances on one Po
       await client.client.task.create.mutate({ projectId: project.id, title: `Report ${i}`, assigneeId: user.id, dueDate: today })
       users.push({ user, client })
     }
-    // Three users' hour is now (or passed); the fourth's comes later today (when there is a later hour).
+    // Three users' hour is now (or passed); the fourth's comes later today (when there is a later
+    // hour). Two hours later, not one: a run that starts at 14:59 and sees its digests at 15:00 must
+    // not find the fourth user's hour come too.
     for (const { client } of users.slice(0, 3)) await client.client.notification.digest.update.mutate({ timeZone: 'UTC', hour: hourNow })
-    const later = hourNow < 23
-    await users[3]!.client.client.notification.digest.update.mutate(later ? { timeZone: 'UTC', hour: hourNow + 1 } : { daily: false })
+    const later = hourNow < 22
+    await users[3]!.client.client.notification.digest.update.mutate(later ? { timeZone: 'UTC', hour: hourNow + 2 } : { daily: false })
 
     const expected = users.slice(0, 3).map(u => u.user.email).sort()
     const received: ParsedMail[] = []
