@@ -571,10 +571,12 @@ async function main() {
       for (let k = 0; k < count; k++) peers.push(await startPeer(server, withRedis ? redis.url : null, channel))
       const client = server === 'socketio' ? 'socketio' : 'raw'
       const wsUrlOf = peer => server === 'socketio' ? peer.base : `${peer.base.replace('http', 'ws')}/`
-      const authsFor = count => Array.from({ length: count }, () => ({ cookie: '' }))
-      const receiversFor = (total, options) => peers.map((peer, k) => startReceiver({
-        wsUrl: wsUrlOf(peer), base: peer.base, projectId: 'p', auths: authsFor(Math.min(Math.ceil(total / count), total - k * Math.ceil(total / count))), client, auth: 'cookie', ...options,
-      }))
+      const authsFor = size => Array.from({ length: size }, () => ({ cookie: '' }))
+      /** One receiver process per peer process, each with its share of the `total` sockets. */
+      const receiversFor = (total, options) => {
+        const share = Math.ceil(total / count)
+        return peers.map((peer, k) => startReceiver({ wsUrl: wsUrlOf(peer), base: peer.base, projectId: 'p', auths: authsFor(Math.min(share, total - k * share)), client, auth: 'cookie', ...options }))
+      }
       const warm = together(receiversFor(100, { prefix: 'warm-' }))
       await warm.ready
       await warm.finish([])
