@@ -75,61 +75,67 @@ export function databaseUnavailable(cause: unknown): TRPCError {
 }
 
 /**
- * Services throw DomainError; this maps it onto the tRPC error with the same code. A database
- * outage becomes SERVICE_UNAVAILABLE (the HTTP context maps outages while resolving the caller the
- * same way, see server/trpc/http.ts).
+ * The tRPC error a failed call's error becomes: services throw DomainError, which gets the tRPC code
+ * it names; a database outage becomes SERVICE_UNAVAILABLE (the HTTP context maps outages while
+ * resolving the caller the same way, see server/trpc/http.ts); a unique-constraint race (two
+ * requests creating the same thing) is a conflict, not a crash. Null: the error stands as it is.
  */
-const domainErrors = t.middleware(async ({ next }) => {
-  const result = await next()
-  if (!result.ok) {
-    const cause = result.error.cause
-    if (cause instanceof DomainError) throw new TRPCError({ code: cause.code, message: cause.message, cause })
-    if (result.error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) throw databaseUnavailable(cause)
-    // A unique-constraint race (two requests creating the same thing) is a conflict, not a crash.
-    if (cause && (cause as { code?: string }).code === 'P2002') {
-      throw new TRPCError({ code: 'CONFLICT', message: 'That already exists', cause })
-    }
-  }
-  return result
-})
+function mappedError(error: TRPCError): TRPCError | null {
+  const cause = error.cause
+  if (cause instanceof DomainError) return new TRPCError({ code: cause.code, message: cause.message, cause })
+  if (error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) return databaseUnavailable(cause)
+  if (cause && (cause as { code?: string }).code === 'P2002') return new TRPCError({ code: 'CONFLICT', message: 'That already exists', cause })
+  return null
+}
 
 /**
- * The socket has no HTTP rate limiting in front of it: each call (subscription start included) takes
- * a token of the services' socket limiter (SOCKET_CALL_LIMIT; in Redis with REDIS_URL).
+ * What every call goes through, as one middleware (each level of tRPC's middleware chain copies the
+ * call's options, twice: in a connection storm of 5,000 sockets the chain was the largest source of
+ * garbage):
+ * - timed for /api/metrics, with the code the client gets (`path` is a procedure that exists, never raw input);
+ * - a socket call (subscription start included) takes a token of the services' socket limiter
+ *   (SOCKET_CALL_LIMIT; in Redis with REDIS_URL): the socket has no HTTP rate limiting in front of it;
+ * - a failed call's error is mapped by {@link mappedError}.
  */
-const socketRateLimit = t.middleware(async ({ ctx, next }) => {
-  if (ctx.socket) {
-    const retryAfter = await ctx.services.limits.socket.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
-    if (retryAfter > 0) {
-      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many requests on this connection, retry in ${retryAfter} s` })
-    }
-  }
-  return next()
-})
-
-/**
- * Times every call that reached a procedure (queries and mutations; subscriptions are counted) for
- * /api/metrics. Outermost, so it sees the error code the client gets; `path` is a procedure that
- * exists, never raw input.
- */
-const timing = t.middleware(async ({ ctx, path, type, next }) => {
+async function guardedCall<R extends { ok: true } | { ok: false, error: TRPCError }>(ctx: Context, path: string, type: string, run: () => Promise<R>): Promise<R> {
   const started = performance.now()
-  const result = await next()
-  observeCall(path, type, ctx.socket ? 'ws' : 'http', result.ok ? 'ok' : result.error.code, (performance.now() - started) / 1000)
-  return result
-})
+  let code = 'ok'
+  try {
+    if (ctx.socket) {
+      const retryAfter = await ctx.services.limits.socket.take(ctx.user ? `user:${ctx.user.id}` : `ip:${ctx.ip}`)
+      if (retryAfter > 0) {
+        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many requests on this connection, retry in ${retryAfter} s` })
+      }
+    }
+    const result = await run()
+    if (!result.ok) {
+      const mapped = mappedError(result.error)
+      if (mapped) throw mapped
+      code = result.error.code
+    }
+    return result
+  }
+  catch (cause) {
+    code = cause instanceof TRPCError ? cause.code : 'INTERNAL_SERVER_ERROR'
+    throw cause
+  }
+  finally {
+    observeCall(path, type, ctx.socket ? 'ws' : 'http', code, (performance.now() - started) / 1000)
+  }
+}
 
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
-export const publicProcedure = t.procedure.use(timing).use(socketRateLimit).use(domainErrors)
+export const publicProcedure = t.procedure.use(({ ctx, path, type, next }) => guardedCall(ctx, path, type, () => next()))
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+/** A signed-in caller (session, API token or socket ticket); UNAUTHORIZED otherwise. */
+export const protectedProcedure = t.procedure.use(({ ctx, path, type, next }) => guardedCall(ctx, path, type, () => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
-  return next({ ctx: { ...ctx, user: ctx.user } })
-})
+  return next({ ctx: { user: ctx.user } })
+}))
 
 /** Only for a browser session (not API tokens): managing tokens and signing out. */
 export const sessionProcedure = protectedProcedure.use(({ ctx, next }) => {
   if (!ctx.session) throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a signed-in browser session, not an API token' })
-  return next({ ctx: { ...ctx, session: ctx.session } })
+  return next({ ctx: { session: ctx.session } })
 })
