@@ -1,7 +1,7 @@
 // Sessions as the Lucia guide lays them out (https://lucia-auth.com/sessions/basic): the client holds
 // a random token, the database only its SHA-256, expiry slides forward while the session is used.
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { revokeSockets } from '../realtime/revocation'
 import type { DbTx } from '../utils/db'
 
@@ -41,7 +41,7 @@ export function generateToken(): string {
 
 /** The token's SHA-256 in lower-case hex (the guide's `encodeHexLowerCase(sha256(…))`, with Node's native hash: a connection storm hashes thousands). */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
+  return hash('sha256', token, 'hex')
 }
 
 export async function createSession(db: DbTx, token: string, userId: string): Promise<Session> {

@@ -58,26 +58,44 @@ const noCookieChange = () => {}
 
 /** Resolves who is calling: a WebSocket ticket, a personal API token, or a session cookie. Used by HTTP, WS and tests. */
 export async function createContextInner(input: ContextInput): Promise<Context> {
-  // A socket cannot set cookies: its context (kept as long as the socket) shares two no-ops.
-  const setSessionCookie = input.socket ? noCookieChange : (token: string, expiresAt: Date) => input.cookies.set(SESSION_COOKIE, token, { expires: expiresAt })
-  const clearSessionCookie = input.socket ? noCookieChange : () => input.cookies.delete(SESSION_COOKIE)
-  const base = { ...input, services: input.services ?? useServices(), setSessionCookie, clearSessionCookie }
   if (input.wsTicket) {
     const ticket = await authenticateWsTicketWithBinding(input.db, input.wsTicket)
-    return { ...base, user: ticket?.user ?? null, session: null, credential: ticket?.binding ?? null }
+    return contextOf(input, ticket?.user ?? null, null, ticket?.binding ?? null)
   }
   if (input.bearer) {
     const token = await authenticateApiTokenWithId(input.db, input.bearer)
-    return { ...base, user: token?.user ?? null, session: null, credential: token ? { apiTokenId: token.tokenId } : null }
+    return contextOf(input, token?.user ?? null, null, token ? { apiTokenId: token.tokenId } : null)
   }
   const token = input.cookies.get(SESSION_COOKIE)
-  if (!token) return { ...base, user: null, session: null, credential: null }
+  if (!token) return contextOf(input, null, null, null)
   // Sockets of a connection storm share their session reads (one query per turn of the event loop).
   const result = await validateSessionToken(input.db, token, input.socket ? batchedSessionRow : undefined)
-  if (!result) {
-    clearSessionCookie()
-    return { ...base, user: null, session: null, credential: null }
+  const ctx = contextOf(input, result?.user ?? null, result?.session ?? null, result ? { sessionId: result.session.id } : null)
+  if (!result) ctx.clearSessionCookie()
+  else if (result.renewed) ctx.setSessionCookie(token, result.session.expiresAt)
+  return ctx
+}
+
+/**
+ * One object literal, the same keys in the same order for every caller: contexts share one shape
+ * (tRPC copies the context per middleware level; a storm makes thousands).
+ */
+function contextOf(input: ContextInput, user: SessionUser | null, session: Session | null, credential: Credential | null): Context {
+  const { cookies } = input
+  return {
+    db: input.db,
+    env: input.env,
+    cookies,
+    bearer: input.bearer,
+    wsTicket: input.wsTicket,
+    ip: input.ip,
+    socket: input.socket,
+    services: input.services ?? useServices(),
+    user,
+    session,
+    credential,
+    // A socket cannot set cookies: its context (kept as long as the socket) shares two no-ops.
+    setSessionCookie: input.socket ? noCookieChange : (token: string, expiresAt: Date) => cookies.set(SESSION_COOKIE, token, { expires: expiresAt }),
+    clearSessionCookie: input.socket ? noCookieChange : () => cookies.delete(SESSION_COOKIE),
   }
-  if (result.renewed) setSessionCookie(token, result.session.expiresAt)
-  return { ...base, user: result.user, session: result.session, credential: { sessionId: result.session.id } }
 }

@@ -6,11 +6,14 @@ import { join } from 'node:path'
 import { createApp, createRouter, toNodeListener } from 'h3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { enqueueEmail } from '../../server/email/outbox'
+import { createWsContext } from '../../server/realtime/wsContext'
+import { SOCKET_CALL_LIMIT } from '../../server/trpc/init'
+import { createCaller } from '../../server/trpc/routers/_app'
 import { openPostgres, type Database } from '../../server/utils/db'
 import { createMetrics, createMetricsHandler, useMetrics } from '../../server/utils/metrics'
 import { readMigrationsFromDir } from '../../server/utils/migrate'
 import { createReadiness, createReadyHandler, READY_RETRY_AFTER_SECONDS, type Readiness } from '../../server/utils/readiness'
-import { callerFor, signUp, taskInput } from '../factories'
+import { callerFor, failure, signUp, taskInput } from '../factories'
 import { findPostgresBin, startPostgres, type PostgresServer } from '../setup/postgres'
 import { redisAvailable, startRedis, type RedisServer } from '../setup/redis'
 import { createTestDatabase, databaseAvailable, usingPostgres } from '../setup/testDb'
@@ -224,6 +227,26 @@ describe.runIf(databaseAvailable)('metrics', () => {
     const anonymous = await callerFor(db)
     await expect(anonymous.project.byId({ id: 'nope' })).rejects.toThrow()
     expect(await sample(metrics, 'tt_trpc_request_duration_seconds_count', labels)).toBe(before + 1)
+  })
+
+  it('labels the code the client gets: a service\'s domain error as its own code, a socket past its call budget as TOO_MANY_REQUESTS', async () => {
+    const metrics = useMetrics()
+    const owner = await signUp(db)
+    const stranger = await signUp(db)
+    const project = await owner.caller.project.create({ name: 'Private' })
+    const notFound = { procedure: 'project.byId', type: 'query', transport: 'http', code: 'NOT_FOUND' }
+    const notFoundBefore = await sample(metrics, 'tt_trpc_request_duration_seconds_count', notFound) ?? 0
+    expect((await failure(stranger.caller.project.byId({ id: project.id }))).code).toBe('NOT_FOUND')
+    expect(await sample(metrics, 'tt_trpc_request_duration_seconds_count', notFound)).toBe(notFoundBefore + 1)
+
+    const limited = { procedure: 'project.list', type: 'query', transport: 'ws', code: 'TOO_MANY_REQUESTS' }
+    const limitedBefore = await sample(metrics, 'tt_trpc_request_duration_seconds_count', limited) ?? 0
+    const ctx = await createWsContext({ db: db.prisma, env: { secureCookies: false }, headers: { cookie: `tt_session=${stranger.jar.values.get('tt_session')}` }, ip: '10.8.8.8', connectionParams: null })
+    const socket = createCaller(ctx)
+    const results = await Promise.allSettled(Array.from({ length: SOCKET_CALL_LIMIT.capacity + 5 }, () => socket.project.list()))
+    const refused = results.filter(r => r.status === 'rejected').length
+    expect(refused).toBeGreaterThan(0)
+    expect(await sample(metrics, 'tt_trpc_request_duration_seconds_count', limited)).toBe(limitedBefore + refused)
   })
 
   it('counts queued emails on scrape', async () => {
