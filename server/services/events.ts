@@ -5,6 +5,7 @@ import { useEventBus } from '../realtime/bus'
 import { eventMetrics } from '../realtime/eventMetrics'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
+import { DomainError } from './errors'
 import { logger } from '../utils/logger'
 
 export type FieldChanges = Record<string, { from: unknown, to: unknown }>
@@ -104,24 +105,20 @@ function publishLater(events: ProjectEvent[]) {
  * Inside `transaction()`, the event is published after commit.
  */
 export async function appendEvent<T extends ProjectEventType>(tx: DbTx, input: AppendEventInput<T>): Promise<ProjectEventOf<T>> {
-  const { eventSeq } = await tx.project.update({
-    where: { id: input.projectId },
-    data: { eventSeq: { increment: 1 } },
-    select: { eventSeq: true },
-  })
-  const row = await tx.projectEvent.create({
-    data: {
-      id: newId(),
-      seq: eventSeq,
-      projectId: input.projectId,
-      type: input.type,
-      actorId: input.actorId,
-      entityType: input.entityType,
-      entityId: input.entityId,
-      data: input.data as Prisma.InputJsonValue,
-    },
-    select: projectEventSelect,
-  })
+  // The project's next seq and the log row in one statement: a write holds its project's row lock
+  // until it commits (writes of a project are serialized), so every round trip under it counts.
+  // "updatedAt" is set as Prisma's @updatedAt would.
+  const [row] = await tx.$queryRaw<EventRow[]>`
+    WITH next AS (
+      UPDATE "Project" SET "eventSeq" = "eventSeq" + 1, "updatedAt" = ${new Date()}
+      WHERE "id" = ${input.projectId}
+      RETURNING "eventSeq"
+    )
+    INSERT INTO "ProjectEvent" ("id", "projectId", "seq", "type", "actorId", "entityType", "entityId", "data")
+    SELECT ${newId()}, ${input.projectId}, next."eventSeq", ${input.type}, ${input.actorId ?? null}, ${input.entityType}, ${input.entityId}, ${JSON.stringify(input.data)}::jsonb
+    FROM next
+    RETURNING "id", "projectId", "seq", "type", "actorId", "entityType", "entityId", "data", "createdAt"`
+  if (!row) throw new DomainError('NOT_FOUND', `Project ${input.projectId} not found`)
   const event = toProjectEvent(row) as ProjectEventOf<T>
   const pending = pendingEvents.get(tx)
   if (pending) pending.push(event)

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appendEvent, readEvents, transaction } from '../../server/services/events'
 import type { Database } from '../../server/utils/db'
 import { failure, signUp, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable } from '../setup/testDb'
@@ -36,6 +37,27 @@ describe.runIf(databaseAvailable)('event log', () => {
     await owner.caller.member.add({ projectId: project.id, username: viewer.user.username, role: 'VIEWER' })
     return project
   }
+
+  it('appendEvent returns the row as the log stores it (what the bus publishes), and moves the project\'s seq and updatedAt', async () => {
+    const project = await owner.caller.project.create({ name: 'Returned' })
+    const before = await db.prisma.project.findUniqueOrThrow({ where: { id: project.id } })
+    const event = await transaction(db.prisma, tx => appendEvent(tx, {
+      projectId: project.id,
+      type: 'project.updated',
+      actorId: owner.user.id,
+      entityType: 'project',
+      entityId: project.id,
+      data: { changes: { name: { from: 'Returned', to: 'Returned "again" ✓' } } },
+    }))
+    const [stored] = await readEvents(db.prisma, project.id, before.eventSeq, null)
+    expect(event).toEqual(stored)
+    expect(event.createdAt).toBeInstanceOf(Date)
+    expect(event).toMatchObject({ seq: before.eventSeq + 1, data: { changes: { name: { to: 'Returned "again" ✓' } } } })
+    const after = await db.prisma.project.findUniqueOrThrow({ where: { id: project.id } })
+    expect(after.eventSeq).toBe(before.eventSeq + 1)
+    expect(after.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime())
+    await expect(transaction(db.prisma, tx => appendEvent(tx, { ...event, projectId: 'no-such-project', type: 'project.updated', data: { changes: {} } }))).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
 
   it('project and member writes append one event each, with from/to for changes', async () => {
     const created = await owner.caller.project.create({ name: 'Audit me' })
