@@ -17,6 +17,7 @@
 //          stock client decoding thousands of frames measures the generator; raw is plain `ws`
 //          speaking tRPC's protocol, as the bare peer's clients do)
 //          --json=<file> (also write the rows as JSON) --cpu-prof=<dir> (V8 CPU profiles of our servers and the peers)
+//          --alloc-prof=<dir> (what each server of ours allocates during the cookie storm, garbage included)
 //          --receiver-prof=<dir> (CPU profiles of the load generator's receiver processes: is the client the limit?)
 //          --heap-snapshot=<dir> (V8 heap snapshots of each server before and after its idle sockets; compare
 //          them with `node scripts/heap-diff.mjs before.heapsnapshot after.heapsnapshot N`)
@@ -59,6 +60,8 @@ const AUTHS = String(args.auth ?? 'cookie,ticket').split(',')
 const cpuProfile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []
 /** `--heap-snapshot=<dir>`: heap snapshots of each server before and after its N idle sockets connect. */
 const heapSnapshotDir = args['heap-snapshot'] ? String(args['heap-snapshot']) : null
+/** `--alloc-prof=<dir>`: sampling allocation profiles of our servers during the cookie storm. */
+const allocProfileDir = args['alloc-prof'] ? String(args['alloc-prof']) : null
 /** Limits the bench lifts on our server: thousands of sockets per user and address, hundreds of sign-ups, slow storms. */
 const benchLimits = { WS_MAX_PER_USER: '100000', WS_MAX_PER_IP: '1000000', REGISTER_LIMIT_PER_IP: '1000000', WS_AUTH_TIMEOUT_SECONDS: '300', HTTP_CALL_BURST: '1000000', HTTP_CALLS_PER_SECOND: '1000000' }
 
@@ -153,11 +156,8 @@ function quietInspector(proc) {
   })
 }
 
-/**
- * Forces two full GCs in a process started with --expose-gc and --inspect (through the inspector:
- * `gc()` in its main context), then reads its RSS (/proc) and V8 heap in use. KiB.
- */
-async function gcMeasure(inspectPort, pid, snapshotName) {
+/** A DevTools protocol session with a process started with --inspect: `call(method, params)`, `on(event, listener)`, `close()`. */
+async function inspectorSession(inspectPort) {
   const [target] = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()
   const socket = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 0 })
   await new Promise((resolve, reject) => {
@@ -165,32 +165,63 @@ async function gcMeasure(inspectPort, pid, snapshotName) {
     socket.once('error', reject)
   })
   let id = 0
-  const chunks = []
+  const pending = new Map()
+  const listeners = new Map()
   socket.on('message', (data) => {
     const message = JSON.parse(data.toString())
-    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params.chunk)
-  })
-  const call = (method, params = {}) => new Promise((resolve) => {
-    const mine = ++id
-    const onMessage = (data) => {
-      const message = JSON.parse(data.toString())
-      if (message.id !== mine) return
-      socket.off('message', onMessage)
-      resolve(message.result)
+    if (message.id !== undefined) {
+      pending.get(message.id)?.(message.result)
+      pending.delete(message.id)
     }
-    socket.on('message', onMessage)
-    socket.send(JSON.stringify({ id: mine, method, params }))
+    else listeners.get(message.method)?.(message.params)
   })
-  const result = await call('Runtime.evaluate', { expression: 'globalThis.gc(); globalThis.gc(); process.memoryUsage().heapUsed', returnByValue: true })
+  return {
+    call: (method, params = {}) => new Promise((resolve) => {
+      pending.set(++id, resolve)
+      socket.send(JSON.stringify({ id, method, params }))
+    }),
+    on: (method, listener) => listeners.set(method, listener),
+    close: () => socket.close(),
+  }
+}
+
+/**
+ * Forces two full GCs in a process started with --expose-gc and --inspect (through the inspector:
+ * `gc()` in its main context), then reads its RSS (/proc) and V8 heap in use. KiB.
+ */
+async function gcMeasure(inspectPort, pid, snapshotName) {
+  const session = await inspectorSession(inspectPort)
+  const chunks = []
+  session.on('HeapProfiler.addHeapSnapshotChunk', params => chunks.push(params.chunk))
+  const result = await session.call('Runtime.evaluate', { expression: 'globalThis.gc(); globalThis.gc(); process.memoryUsage().heapUsed', returnByValue: true })
   // `--heap-snapshot=<dir>`: a snapshot after the GCs (compare two with scripts/heap-diff.mjs).
   if (heapSnapshotDir && snapshotName) {
-    await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
+    await session.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
     writeFileSync(join(heapSnapshotDir, `${snapshotName}.heapsnapshot`), chunks.join(''))
   }
-  socket.close()
+  session.close()
   const heapKiB = Number(result?.result?.value) / 1024
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
   return { heapKiB, rssKiB }
+}
+
+/**
+ * `--alloc-prof=<dir>`: what a process allocates until `stop()` is awaited, garbage included
+ * (V8's sampling heap profiler, every 1 KiB on average, objects collected since counted too),
+ * written to `<dir>/<name>.heapprofile` (open it in Chrome DevTools, Memory tab). A no-op without it.
+ */
+async function allocationProfile(inspectPort, name) {
+  if (!allocProfileDir) return { stop: async () => {} }
+  const session = await inspectorSession(inspectPort)
+  await session.call('HeapProfiler.enable')
+  await session.call('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  return {
+    stop: async () => {
+      const { profile } = await session.call('HeapProfiler.stopSampling')
+      session.close()
+      writeFileSync(join(allocProfileDir, `${name}.heapprofile`), JSON.stringify(profile))
+    },
+  }
 }
 
 /** A peer server (bench-ws-peer.mjs): `ws` or `socketio`, through Redis when `redisUrl` is given. */
@@ -541,8 +572,10 @@ async function main() {
       await sleep(2000)
     }
     const before = await memory('before')
+    const profiles = await Promise.all(servers.map((s, k) => allocationProfile(s.inspectPort, `${busName}-${n}-${k}-cookie-storm`)))
     const receiver = together(receiversFor(n, 0, { prefix: `bench-${busName}-${n}-`, auth: 'cookie' }))
     const ready = await receiver.ready
+    await Promise.all(profiles.map(p => p.stop()))
     row.connectCookieMs = Math.round(ready.connectAllMs)
     await sleep(1000)
     const idle = await memory('idle')
