@@ -38,7 +38,7 @@ export function toJson<T>(value: T): { [key: string]: JsonValue } {
  * two cards dropped into a column at once would otherwise get the same position.
  */
 export async function lockProject(tx: DbTx, projectId: string) {
-  await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR UPDATE`
+  await tx.$queryRaw`SELECT 1 FROM "Project" WHERE "id" = ${projectId} FOR NO KEY UPDATE`
 }
 
 export const projectEventSelect = {

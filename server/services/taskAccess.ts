@@ -1,5 +1,6 @@
 // A task as reads and writes load it: access checked (and, for a write, the project locked), one statement each.
 import type { Role } from '../../shared/schemas/common'
+import { Prisma } from '../generated/prisma/client'
 import type { ConflictPolicy } from '../../shared/schemas/project'
 import type { DbTx } from '../utils/db'
 import { checkRole, memberRole } from './access'
@@ -16,39 +17,46 @@ export async function loadTask(db: DbTx, userId: string, id: string, allowed?: r
 }
 
 /**
- * loadTask for a write: checks access and takes the project lock in one statement, then reads the
- * task, so the task read is the one the write applies to (every write of the project's tasks holds
- * that lock until it commits) and the logged `from` values are exact. Also answers the project's
- * conflict policy, read under the same lock.
+ * loadTask for a write: one statement checks access, takes the project lock and reads the task, so
+ * the task read is the one the write applies to (every write of the project's tasks holds that lock
+ * until it commits) and the logged `from` values are exact. Also answers the project's conflict
+ * policy, read under the same lock.
+ *
+ * The task row is locked too (after the project, the order every writer takes them in): under READ
+ * COMMITTED, a statement that waited for a lock re-reads only the rows it locks, so an unlocked task
+ * would come back as it was before the write that held the lock. Role and assignee are subqueries,
+ * evaluated again on that re-read (a joined, unlocked assignee row would stay the old one).
+ * NO KEY UPDATE: writers still exclude each other, but rows that reference the project or the task
+ * (notifications, comments) can be inserted meanwhile.
  */
 export async function loadTaskLocked(tx: DbTx, userId: string, id: string, allowed: readonly Role[]) {
-  // The same row lock as lockProject(), taken together with the access check: task writes are
-  // round trips to the database, and each one counts under parallel load.
-  const [access] = await tx.$queryRaw<{ projectId: string, role: Role | null, conflictPolicy: ConflictPolicy }[]>`
-    SELECT t."projectId", m."role"::text AS "role", p."conflictPolicy"::text AS "conflictPolicy"
-    FROM "Task" t
-    JOIN "Project" p ON p."id" = t."projectId"
-    LEFT JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
+  const [row] = await tx.$queryRaw<(TaskRow & { role: Role | null, conflictPolicy: ConflictPolicy })[]>`
+    SELECT ${taskColumns}, p."conflictPolicy"::text AS "conflictPolicy",
+      (SELECT m."role"::text FROM "ProjectMember" m WHERE m."projectId" = t."projectId" AND m."userId" = ${userId}) AS "role"
+    FROM "Project" p
+    JOIN "Task" t ON t."projectId" = p."id"
     WHERE t."id" = ${id} AND t."deletedAt" IS NULL
-    FOR UPDATE OF p`
-  checkRole(access?.role, allowed, { what: 'Task', id })
-  const task = await readTaskForWrite(tx, id)
-  if (!task) throw notFound('Task', id)
-  return { task, conflictPolicy: access!.conflictPolicy }
+    FOR NO KEY UPDATE OF p, t`
+  checkRole(row?.role, allowed, { what: 'Task', id })
+  return { task: toTaskDto(row!), conflictPolicy: row!.conflictPolicy }
 }
 
 type TaskRow = Omit<TaskDto, 'assignee'> & { deletedAt: Date | null, assigneeUsername: string | null, assigneeName: string | null }
 
+/** The columns of `taskSelect` for a `Task t`, the assignee's by subquery (see loadTaskLocked). */
+const taskColumns = Prisma.sql`t."id", t."projectId", t."number", t."title", t."description", t."status"::text AS "status",
+  t."priority"::text AS "priority", t."assigneeId", t."dueDate", t."labels", t."position", t."version",
+  t."createdById", t."createdAt", t."updatedAt", t."deletedAt",
+  (SELECT u."username" FROM "User" u WHERE u."id" = t."assigneeId") AS "assigneeUsername",
+  (SELECT u."name" FROM "User" u WHERE u."id" = t."assigneeId") AS "assigneeName"`
+
 /** `taskSelect` of a task that is not deleted, in one statement (Prisma would read the assignee in a second one). */
 export async function readTaskForWrite(tx: DbTx, id: string): Promise<TaskDto | null> {
-  const [row] = await tx.$queryRaw<TaskRow[]>`
-    SELECT t."id", t."projectId", t."number", t."title", t."description", t."status"::text AS "status",
-      t."priority"::text AS "priority", t."assigneeId", t."dueDate", t."labels", t."position", t."version",
-      t."createdById", t."createdAt", t."updatedAt", t."deletedAt", u."username" AS "assigneeUsername", u."name" AS "assigneeName"
-    FROM "Task" t
-    LEFT JOIN "User" u ON u."id" = t."assigneeId"
-    WHERE t."id" = ${id}`
-  if (!row || row.deletedAt) return null
+  const [row] = await tx.$queryRaw<TaskRow[]>`SELECT ${taskColumns} FROM "Task" t WHERE t."id" = ${id}`
+  return row && !row.deletedAt ? toTaskDto(row) : null
+}
+
+function toTaskDto(row: TaskRow): TaskDto {
   return {
     id: row.id,
     projectId: row.projectId,

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { watchStatus } from '../../server/notifications/service'
+import { appendEvent, lockProject, transaction } from '../../server/services/events'
 import { getTask } from '../../server/services/task'
 import type { Database } from '../../server/utils/db'
 import { failure, signUp, taskInput } from '../factories'
-import { createTestDatabase, databaseAvailable } from '../setup/testDb'
+import { createTestDatabase, databaseAvailable, usingPostgres } from '../setup/testDb'
 
 type User = Awaited<ReturnType<typeof signUp>>
 
@@ -126,6 +127,47 @@ describe.runIf(databaseAvailable)('tasks', () => {
       const after = await owner.caller.task.byId({ id: task.id })
       expect(after.version).toBe(2)
       expect(after.title).toBe((won[0] as PromiseFulfilledResult<{ title: string }>).value.title)
+    })
+
+    // Two connections are needed for one write to wait for another's lock: PostgreSQL only.
+    it.runIf(usingPostgres)('a write that waited for the project lock works on the task as the write before it left it', async () => {
+      const project = await freshProject()
+      const task = await owner.caller.task.create(taskInput(project.id, { title: 'Before', priority: 'NONE' }))
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let locked!: () => void
+      const holding = new Promise<void>((resolve) => {
+        locked = resolve
+      })
+      // Another writer holds the lock: it assigns the task and renames it, as task.update would.
+      const first = transaction(db.prisma, async (tx) => {
+        await lockProject(tx, project.id)
+        await tx.task.update({ where: { id: task.id }, data: { title: 'Held', assigneeId: member.user.id, version: 2 } })
+        await appendEvent(tx, {
+          projectId: project.id,
+          type: 'task.updated',
+          actorId: owner.user.id,
+          entityType: 'task',
+          entityId: task.id,
+          data: { version: 2, changes: { title: { from: 'Before', to: 'Held' }, assigneeId: { from: null, to: member.user.id } } },
+        })
+        locked()
+        await released
+      })
+      await holding
+      const second = owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { priority: 'HIGH' } })
+      await vi.waitFor(async () => {
+        const [{ waiting }] = await db.prisma.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS "waiting" FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        expect(waiting).toBe(1)
+      }, { timeout: 10_000, interval: 20 })
+      release()
+      await first
+      // Read before the wait, the task would be at version 1 (a CONFLICT) or keep its old assignee.
+      expect(await second).toMatchObject({ version: 3, title: 'Held', priority: 'HIGH', assignee: { id: member.user.id, username: member.user.username } })
+      expect(await owner.caller.task.byId({ id: task.id })).toMatchObject({ version: 3, title: 'Held', priority: 'HIGH', assigneeId: member.user.id })
     })
 
     it('delete is soft: the task disappears from reads but the row stays', async () => {
