@@ -1,5 +1,5 @@
 import type { FieldChangesJson, JsonValue, ProjectEvent, ProjectEventDataMap, ProjectEventEntity, ProjectEventOf, ProjectEventType } from '../../shared/events'
-import type { Prisma } from '../generated/prisma/client'
+import { Prisma } from '../generated/prisma/client'
 import { notifyCommitted } from '../notifications/notifier'
 import { useEventBus } from '../realtime/bus'
 import { eventMetrics } from '../realtime/eventMetrics'
@@ -105,20 +105,31 @@ function publishLater(events: ProjectEvent[]) {
  * Inside `transaction()`, the event is published after commit.
  */
 export async function appendEvent<T extends ProjectEventType>(tx: DbTx, input: AppendEventInput<T>): Promise<ProjectEventOf<T>> {
-  // The project's next seq and the log row in one statement: a write holds its project's row lock
-  // until it commits (writes of a project are serialized), so every round trip under it counts.
-  // "updatedAt" is set as Prisma's @updatedAt would.
+  const event = await writeWithEvent(tx, null, input)
+  if (!event) throw new DomainError('NOT_FOUND', `Project ${input.projectId} not found`)
+  return event
+}
+
+/**
+ * appendEvent and the write it records in one statement: `write` (an `UPDATE … RETURNING`) runs
+ * first, and the event is logged only if it changed a row. Null when it changed none (nothing is
+ * written or logged), or without a write when the project does not exist.
+ */
+export async function writeWithEvent<T extends ProjectEventType>(tx: DbTx, write: Prisma.Sql | null, input: AppendEventInput<T>): Promise<ProjectEventOf<T> | null> {
+  // The project's next seq and the log row (and the write, if any) in one statement: a write holds
+  // its project's row lock until it commits (writes of a project are serialized), so every round
+  // trip under it counts. "updatedAt" is set as Prisma's @updatedAt would.
   const [row] = await tx.$queryRaw<EventRow[]>`
-    WITH next AS (
+    WITH ${write ? Prisma.sql`written AS (${write}),` : Prisma.empty} next AS (
       UPDATE "Project" SET "eventSeq" = "eventSeq" + 1, "updatedAt" = ${new Date()}
-      WHERE "id" = ${input.projectId}
+      WHERE "id" = ${input.projectId} ${write ? Prisma.sql`AND EXISTS (SELECT 1 FROM written)` : Prisma.empty}
       RETURNING "eventSeq"
     )
     INSERT INTO "ProjectEvent" ("id", "projectId", "seq", "type", "actorId", "entityType", "entityId", "data")
     SELECT ${newId()}, ${input.projectId}, next."eventSeq", ${input.type}, ${input.actorId ?? null}, ${input.entityType}, ${input.entityId}, ${JSON.stringify(input.data)}::jsonb
     FROM next
     RETURNING "id", "projectId", "seq", "type", "actorId", "entityType", "entityId", "data", "createdAt"`
-  if (!row) throw new DomainError('NOT_FOUND', `Project ${input.projectId} not found`)
+  if (!row) return null
   const event = toProjectEvent(row) as ProjectEventOf<T>
   const pending = pendingEvents.get(tx)
   if (pending) pending.push(event)

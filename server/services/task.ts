@@ -2,16 +2,30 @@
 // the merge driver, board order and comments are modules of their own (task*.ts, comment.ts).
 import { writerRoles, type Role, type TaskStatus } from '../../shared/schemas/common'
 import type { TaskConflictDetails, TaskMoveInput, TaskPatch } from '../../shared/schemas/task'
-import type { Prisma } from '../generated/prisma/client'
+import { Prisma } from '../generated/prisma/client'
 import type { Db, DbTx } from '../utils/db'
 import { newId } from '../utils/ids'
 import { requireRole } from './access'
 import { DomainError, notFound } from './errors'
-import { appendEvent, diffFields, jsonChanges, transaction } from './events'
+import { appendEvent, diffFields, jsonChanges, transaction, writeWithEvent } from './events'
 import { loadTask, loadTaskLocked, readTaskForWrite } from './taskAccess'
 import { taskSelect, toEventTask, type TaskDto } from './taskDto'
 import { mergeStalePatch } from './taskMerge'
 import { compareTasks, endOfColumn, keyBetween } from './taskOrdering'
+
+type TaskColumn = keyof TaskPatch | 'position'
+
+/** A patched field's value as SQL, cast to its column's type: the columns updateTask may write. */
+const taskColumnValue: { [K in TaskColumn]-?: (value: TaskDto[K]) => Prisma.Sql } = {
+  title: value => Prisma.sql`${value}`,
+  description: value => Prisma.sql`${value}`,
+  status: value => Prisma.sql`${value}::"TaskStatus"`,
+  priority: value => Prisma.sql`${value}::"Priority"`,
+  assigneeId: value => Prisma.sql`${value}`,
+  dueDate: value => Prisma.sql`${value}::timestamp(3)`,
+  labels: value => Prisma.sql`${value}::text[]`,
+  position: value => Prisma.sql`${value}`,
+}
 
 /** The user a task may be assigned to (a member of its project), as `TaskDto.assignee`; BAD_REQUEST otherwise. */
 async function assignableUser(db: DbTx, projectId: string, assigneeId: string) {
@@ -96,15 +110,13 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
       updated.position = await endOfColumn(tx, task.projectId, updated.status, task.id)
       if (updated.position !== task.position) changes.position = { from: task.position, to: updated.position }
     }
-    const data: Prisma.TaskUncheckedUpdateManyInput = { updatedById: userId, version: updated.version, updatedAt: updated.updatedAt }
-    for (const key of Object.keys(changes) as (keyof TaskPatch | 'position')[]) (data as Record<string, unknown>)[key] = updated[key]
-    // Guarded by the version the patch was merged onto: a writer that bypassed the lock makes this match no row.
-    const { count } = await tx.task.updateMany({ where: { id: task.id, version: task.version }, data })
-    if (count === 0) {
-      const details: TaskConflictDetails<TaskDto> = { current: await loadTask(tx, userId, input.id), conflicts: [] }
-      throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else while saving`, { ...details })
-    }
-    await appendEvent(tx, {
+    const sets = (Object.keys(changes) as TaskColumn[]).map(key => Prisma.sql`${Prisma.raw(`"${key}"`)} = ${taskColumnValue[key](updated[key] as never)}`)
+    // The write and its event in one statement, guarded by the version the patch was merged onto
+    // (the task row is locked since loadTaskLocked; the guard is a second line of defence).
+    const event = await writeWithEvent(tx, Prisma.sql`
+      UPDATE "Task" SET ${Prisma.join(sets)}, "updatedById" = ${userId}, "version" = ${updated.version}, "updatedAt" = ${updated.updatedAt}
+      WHERE "id" = ${task.id} AND "version" = ${task.version}
+      RETURNING 1`, {
       projectId: task.projectId,
       type: 'task.updated',
       actorId: userId,
@@ -112,6 +124,10 @@ export async function updateTask(db: Db, userId: string, input: { id: string, ba
       entityId: task.id,
       data: { version: updated.version, changes: jsonChanges(changes) },
     })
+    if (!event) {
+      const details: TaskConflictDetails<TaskDto> = { current: await loadTask(tx, userId, input.id), conflicts: [] }
+      throw new DomainError('CONFLICT', `Task ${input.id} was changed by someone else while saving`, { ...details })
+    }
     return updated
   })
 }
