@@ -109,6 +109,8 @@ export class RedisSocketSlots implements SocketSlots {
     this.prefix = options.prefix ?? 'tt:ws:slots:'
     this.redis = new Redis(url, {
       connectionName: options.name ?? `tt-ws-slots-${process.pid}`,
+      // Every socket of a storm takes slots: the commands of one turn go out in one write.
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       commandTimeout: 1_000,
       maxRetriesPerRequest: 0,

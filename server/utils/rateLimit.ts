@@ -117,10 +117,13 @@ export function callLimiter(store: LimiterStore, name: string, rate: CallRate): 
 /**
  * A connection for limiters: commands fail at once while it is disconnected (no offline queue) or
  * after 1 s, so a Redis outage costs a call nothing but the switch to the insurance limiter.
+ * Commands of one turn of the event loop go out in one write (auto-pipelining): in a connection
+ * storm each socket takes tokens, and a write per command was a fifth of an instance's CPU.
  */
 export function limiterRedisConnection(url: string, name = `tt-ratelimit-${process.pid}`): Redis {
   const redis = new Redis(url, {
     connectionName: name,
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     commandTimeout: 1_000,
     maxRetriesPerRequest: 0,
