@@ -203,14 +203,16 @@ export async function deleteTask(db: Db, userId: string, id: string) {
  */
 export async function restoreTask(db: Db, userId: string, id: string) {
   return transaction(db, async (tx) => {
+    // Locks as loadTaskLocked does (project, then task; subqueries): a restore that waited behind
+    // another sees the task restored and changes nothing.
     const [access] = await tx.$queryRaw<{ projectId: string, role: Role | null, deleted: boolean, assigneeMember: boolean }[]>`
-      SELECT t."projectId", m."role"::text AS "role", t."deletedAt" IS NOT NULL AS "deleted",
+      SELECT t."projectId", t."deletedAt" IS NOT NULL AS "deleted",
+        (SELECT m."role"::text FROM "ProjectMember" m WHERE m."projectId" = t."projectId" AND m."userId" = ${userId}) AS "role",
         (t."assigneeId" IS NULL OR EXISTS (SELECT 1 FROM "ProjectMember" a WHERE a."projectId" = t."projectId" AND a."userId" = t."assigneeId")) AS "assigneeMember"
-      FROM "Task" t
-      JOIN "Project" p ON p."id" = t."projectId"
-      LEFT JOIN "ProjectMember" m ON m."projectId" = t."projectId" AND m."userId" = ${userId}
+      FROM "Project" p
+      JOIN "Task" t ON t."projectId" = p."id"
       WHERE t."id" = ${id}
-      FOR UPDATE OF p`
+      FOR NO KEY UPDATE OF p, t`
     if (!access?.role) throw notFound('Task', id)
     if (!writerRoles.includes(access.role)) throw new DomainError('FORBIDDEN', `Your role (${access.role}) cannot restore task ${id}`)
     if (!access.deleted) return (await readTaskForWrite(tx, id))!

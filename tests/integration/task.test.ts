@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { watchStatus } from '../../server/notifications/service'
 import { appendEvent, lockProject, transaction } from '../../server/services/events'
 import { getTask } from '../../server/services/task'
-import type { Database } from '../../server/utils/db'
+import type { Database, DbTx } from '../../server/utils/db'
 import { failure, signUp, taskInput } from '../factories'
 import { createTestDatabase, databaseAvailable, usingPostgres } from '../setup/testDb'
 
@@ -133,10 +133,11 @@ describe.runIf(databaseAvailable)('tasks', () => {
       expect(after.title).toBe((won[0] as PromiseFulfilledResult<{ title: string }>).value.title)
     })
 
-    // Two connections are needed for one write to wait for another's lock: PostgreSQL only.
-    it.runIf(usingPostgres)('a write that waited for the project lock works on the task as the write before it left it', async () => {
-      const project = await freshProject()
-      const task = await owner.caller.task.create(taskInput(project.id, { title: 'Before', priority: 'NONE' }))
+    /**
+     * Runs `held` in a transaction that holds the project lock, starts `waiting` once it does, lets
+     * go when `waiting` is seen waiting for a lock, and answers what `waiting` answered.
+     */
+    async function behindLock<T>(projectId: string, held: (tx: DbTx) => Promise<void>, waiting: () => Promise<T>): Promise<T> {
       let release!: () => void
       const released = new Promise<void>((resolve) => {
         release = resolve
@@ -145,9 +146,30 @@ describe.runIf(databaseAvailable)('tasks', () => {
       const holding = new Promise<void>((resolve) => {
         locked = resolve
       })
-      // Another writer holds the lock: it assigns the task and renames it, as task.update would.
       const first = transaction(db.prisma, async (tx) => {
-        await lockProject(tx, project.id)
+        await lockProject(tx, projectId)
+        await held(tx)
+        locked()
+        await released
+      })
+      await holding
+      const second = waiting()
+      await vi.waitFor(async () => {
+        const [row] = await db.prisma.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS "waiting" FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        expect(row?.waiting).toBe(1)
+      }, { timeout: 10_000, interval: 20 })
+      release()
+      await first
+      return second
+    }
+
+    // Two connections are needed for one write to wait for another's lock: PostgreSQL only.
+    it.runIf(usingPostgres)('a write that waited for the project lock works on the task as the write before it left it', async () => {
+      const project = await freshProject()
+      const task = await owner.caller.task.create(taskInput(project.id, { title: 'Before', priority: 'NONE' }))
+      // Another writer holds the lock: it assigns the task and renames it, as task.update would.
+      const second = await behindLock(project.id, async (tx) => {
         await tx.task.update({ where: { id: task.id }, data: { title: 'Held', assigneeId: member.user.id, version: 2 } })
         await appendEvent(tx, {
           projectId: project.id,
@@ -157,21 +179,22 @@ describe.runIf(databaseAvailable)('tasks', () => {
           entityId: task.id,
           data: { version: 2, changes: { title: { from: 'Before', to: 'Held' }, assigneeId: { from: null, to: member.user.id } } },
         })
-        locked()
-        await released
-      })
-      await holding
-      const second = owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { priority: 'HIGH' } })
-      await vi.waitFor(async () => {
-        const [row] = await db.prisma.$queryRaw<{ waiting: number }[]>`
-          SELECT count(*)::int AS "waiting" FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`
-        expect(row?.waiting).toBe(1)
-      }, { timeout: 10_000, interval: 20 })
-      release()
-      await first
+      }, () => owner.caller.task.update({ id: task.id, baseVersion: 1, patch: { priority: 'HIGH' } }))
       // Read before the wait, the task would be at version 1 (a CONFLICT) or keep its old assignee.
-      expect(await second).toMatchObject({ version: 3, title: 'Held', priority: 'HIGH', assignee: { id: member.user.id, username: member.user.username } })
+      expect(second).toMatchObject({ version: 3, title: 'Held', priority: 'HIGH', assignee: { id: member.user.id, username: member.user.username } })
       expect(await owner.caller.task.byId({ id: task.id })).toMatchObject({ version: 3, title: 'Held', priority: 'HIGH', assigneeId: member.user.id })
+    })
+
+    it.runIf(usingPostgres)('a restore that waited behind another restore of the task changes nothing', async () => {
+      const project = await freshProject()
+      const task = await owner.caller.task.create(taskInput(project.id))
+      await owner.caller.task.delete({ id: task.id })
+      const restored = await behindLock(project.id, async (tx) => {
+        await tx.task.update({ where: { id: task.id }, data: { deletedAt: null, version: 3 } })
+      }, () => member.caller.task.restore({ id: task.id }))
+      // Read before the wait, the task would still look deleted and be restored a second time.
+      expect(restored.version).toBe(3)
+      expect((await owner.caller.task.byId({ id: task.id })).version).toBe(3)
     })
 
     it('delete is soft: the task disappears from reads but the row stays', async () => {
